@@ -1,0 +1,1 @@
+"""Core utilities: element types, shapes, CPU features."""

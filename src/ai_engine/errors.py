@@ -1,0 +1,52 @@
+"""The engine's error hierarchy.
+
+Every error a user can provoke is an :class:`EngineError`; its message names what was wrong
+(the input, the op, the node, the shapes). The HTTP server maps each class to a status code
+(``http_status``) and a JSON body ``{"error": "..."}``.
+"""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base class of every error raised on purpose by ai-engine."""
+
+    http_status = 500
+
+
+class ModelLoadError(EngineError):
+    """The model cannot be loaded: missing file, bad bytes, bad graph, bad version."""
+
+    http_status = 400
+
+
+class UnsupportedOperatorError(ModelLoadError):
+    """One or more operators of a model have no kernel for the model's opset.
+
+    ``missing`` lists ``(domain, op_type, opset, node_names)`` for every unsupported op, so a
+    user sees all of them at once instead of one per attempt.
+    """
+
+    http_status = 501
+
+    def __init__(self, message: str, missing: list | None = None):
+        super().__init__(message)
+        self.missing = missing or []
+
+
+class InvalidInputError(EngineError):
+    """A feed does not match the model: unknown or missing name, wrong dtype, rank or dims."""
+
+    http_status = 400
+
+
+class KernelError(EngineError):
+    """A kernel failed while running a node; names the node, the op and its input shapes."""
+
+    http_status = 400
+
+
+class PassError(EngineError):
+    """A graph optimization pass failed; names the pass and the passes run before it."""
+
+    http_status = 500

@@ -1,0 +1,1 @@
+"""ONNX model loading: ModelProto -> engine Graph."""
