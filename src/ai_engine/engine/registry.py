@@ -35,7 +35,7 @@ def canonical_domain(domain: str) -> str:
 class OpDef:
     """One registered kernel.
 
-    ``num_outputs``: the kernel takes a keyword ``num_outputs`` (how many outputs the node
+    ``num_outputs``: the kernel takes a keyword ``n_outputs`` (how many outputs the node
     declares), for ops such as Split whose output count is not an attribute.
     ``outer_scope``: the kernel runs subgraphs (If, Loop, Scan) and takes a keyword
     ``outer_scope``: a dict of the enclosing graph's values the subgraphs read.
@@ -58,7 +58,7 @@ def _attribute_names(fn: Callable) -> tuple[frozenset, bool]:
     params = inspect.signature(fn).parameters.values()
     names = frozenset(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
     var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
-    return names - {"num_outputs", "outer_scope"}, var_kw
+    return names - {"n_outputs", "outer_scope"}, var_kw
 
 
 def register(op_type: str, since: int = 1, domain: str = DEFAULT_DOMAIN, *,
