@@ -1,0 +1,49 @@
+"""Graph optimization passes and the pipeline that runs them by optimization level.
+
+Each pass is ``def name(graph) -> bool`` (whether it changed the graph), one file each, with
+its rewrite rules in its docstring. The pipeline wraps a failure in :class:`PassError` naming
+the pass and the passes that ran before it.
+"""
+
+from __future__ import annotations
+
+from ai_engine.engine.graph import Graph
+from ai_engine.engine.optimizer.constant_folding import fold_constants
+from ai_engine.engine.optimizer.dead_code import eliminate_dead_code
+from ai_engine.engine.optimizer.identity import eliminate_identity
+from ai_engine.errors import EngineError, PassError
+
+# Levels follow onnxruntime's GraphOptimizationLevel: 0 disables all, 1 is basic
+# (semantics-preserving rewrites), 2 extended, 99 all.
+BASIC_PASSES = (eliminate_identity, fold_constants, eliminate_dead_code)
+LEVELS = {0: (), 1: BASIC_PASSES, 2: BASIC_PASSES, 99: BASIC_PASSES}
+
+MAX_ROUNDS = 4
+
+
+def passes_for_level(level: int) -> tuple:
+    level = int(level)
+    if level <= 0:
+        return ()
+    return LEVELS.get(level, BASIC_PASSES)
+
+
+def optimize(graph: Graph, level: int = 99) -> list[str]:
+    """Run the passes of ``level`` until none changes the graph; returns the passes run."""
+    passes = passes_for_level(level)
+    done: list[str] = []
+    for _ in range(MAX_ROUNDS):
+        changed = False
+        for opt_pass in passes:
+            try:
+                changed |= bool(opt_pass(graph))
+            except EngineError:
+                raise
+            except Exception as exc:
+                before = ", ".join(done) or "none"
+                raise PassError(f"optimization pass {opt_pass.__name__} failed (passes run "
+                                f"before it: {before}): {type(exc).__name__}: {exc}") from exc
+            done.append(opt_pass.__name__)
+        if not changed:
+            break
+    return done
