@@ -16,15 +16,16 @@ from numpy.polynomial import chebyshev as _cheb
 _NATIVE_FLOATS = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float64))
 
 
+def quiet():
+    """Silence NumPy's floating-point warnings: overflow to inf, nan from invalid operations
+    and integer division by zero give the answers ONNX expects (or leaves undefined). A fresh
+    errstate each call: NumPy 2 refuses to re-enter one instance (threads)."""
+    return np.errstate(all="ignore")
+
+
 def arr(xp, r):
     """A ufunc on 0-d arrays returns a NumPy scalar; the kernel contract wants arrays."""
     return r if isinstance(r, xp.ndarray) else xp.asarray(r)
-
-
-def is_float(dtype) -> bool:
-    dtype = np.dtype(dtype)
-    return dtype.kind == "f" or (dtype.kind == "V" and dtype.itemsize <= 2) or \
-        dtype.name in ("bfloat16",) or dtype.name.startswith("float")
 
 
 def compute_dtype(dtype) -> np.dtype:
