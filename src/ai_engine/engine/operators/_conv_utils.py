@@ -98,6 +98,8 @@ def pad_spatial(xp, x, begin, end, value=0, required=None):
         x = x[sl]
         begin = [max(b, 0) for b in begin]
         end = [max(e, 0) for e in end]
+        if all(b == 0 for b in begin) and all(e == 0 for e in end):
+            return x
     widths = [(0, 0), (0, 0)] + [(b, e) for b, e in zip(begin, end)]
     return xp.pad(x, widths, mode="constant", constant_values=value)
 

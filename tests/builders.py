@@ -1,0 +1,29 @@
+"""Small helpers to build ONNX models in tests."""
+
+from __future__ import annotations
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+
+def tensor_info(name, elem=TensorProto.FLOAT, shape=None):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def make_model(nodes, inputs, outputs, initializers=(), opset=17, ir_version=8, **kw):
+    graph = helper.make_graph(nodes, "test", inputs, outputs,
+                              initializer=[numpy_helper.from_array(np.asarray(v), n)
+                                           for n, v in dict(initializers).items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], **kw)
+    model.ir_version = ir_version
+    return model
+
+
+def single_node_model(op_type, input_arrays: dict, outputs=("y",), opset=17, **attrs):
+    """A one-node model whose inputs are ``input_arrays``' names, dtypes and shapes."""
+    from ai_engine.core.dtypes import to_onnx
+
+    inputs = [tensor_info(n, to_onnx(a.dtype), list(a.shape)) for n, a in input_arrays.items()]
+    node = helper.make_node(op_type, list(input_arrays), list(outputs), **attrs)
+    outs = [helper.make_empty_tensor_value_info(o) for o in outputs]
+    return make_model([node], inputs, outs, opset=opset)

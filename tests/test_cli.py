@@ -1,0 +1,75 @@
+"""The ai-engine command: demo run, run with inputs, inspect, info, bench, errors."""
+
+import numpy as np
+import onnx
+import pytest
+from onnx import helper
+
+from ai_engine.cli import main
+from builders import make_model, tensor_info
+
+
+@pytest.fixture
+def relu_path(tmp_path):
+    model = make_model([helper.make_node("Relu", ["x"], ["y"])],
+                       [tensor_info("x", shape=["n", 3])], [tensor_info("y", shape=["n", 3])])
+    path = tmp_path / "relu.onnx"
+    onnx.save(model, path)
+    return path
+
+
+def test_demo_runs_with_no_arguments(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "true label" in out and "correct" in out
+    correct, total = out.strip().splitlines()[-1].split()[0].split("/")
+    assert int(correct) >= int(total) - 2
+
+
+def test_run_with_input_and_output(relu_path, tmp_path, capsys):
+    x = np.array([[-1, 0, 2]], np.float32)
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "out.npz"
+    assert main(["run", str(relu_path), "--input", f"x={tmp_path / 'x.npy'}", "-o", str(out)]) == 0
+    with np.load(out) as data:
+        np.testing.assert_array_equal(data["y"], [[0, 0, 2]])
+
+
+def test_run_random_inputs_says_so(relu_path, capsys):
+    assert main(["run", str(relu_path)]) == 0
+    assert "random inputs" in capsys.readouterr().err
+
+
+def test_inspect(relu_path, capsys):
+    assert main(["inspect", str(relu_path)]) == 0
+    out = capsys.readouterr().out
+    assert "ai.onnx:17" in out and "Relu" in out and "[n, 3]" in out
+
+
+def test_info(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "numpy" in out and "blas" in out and "simd" in out
+
+
+def test_bench_demo(capsys):
+    assert main(["bench", "--runs", "5", "--no-ort"]) == 0
+    assert "median" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["run", "/no/model.onnx"], ["inspect", "/no/model.onnx"],
+                                  ["run", "--bogus"], ["frobnicate"]])
+def test_errors_exit_2_with_one_line(argv, capsys):
+    with pytest.raises(SystemExit) if argv[-1] in ("--bogus", "frobnicate") else _no_raise():
+        code = main(argv)
+        assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ai-engine: error:") and "\n" not in err
+
+
+class _no_raise:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
