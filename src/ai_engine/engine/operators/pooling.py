@@ -98,9 +98,10 @@ def _max_with_indices(xp, x, xpad, kernel, strides, dilations, begin, out, stora
             y = v.copy()
             idx = xp.broadcast_to(pos, v.shape).copy()
         else:
+            # Strictly greater keeps the first maximum in row-major tap order, as onnxruntime.
             better = v > y
-            y = xp.where(better, v, y)
-            idx = xp.where(better, pos, idx)
+            xp.copyto(y, v, where=better)
+            xp.copyto(idx, xp.broadcast_to(pos, v.shape), where=better)
     base = (xp.arange(n * c, dtype=np.int64) * int(np.prod(spatial))).reshape(
         (n, c) + (1,) * nd)
     return y, idx + base

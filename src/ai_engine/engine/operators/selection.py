@@ -94,14 +94,20 @@ def reverse_sequence(xp, input, sequence_lens, *, batch_axis=1, time_axis=0):  #
 
 # --------------------------------------------------------------------------- Unique
 
+def _sort_key(xp, x):
+    """``x`` itself, or float32 for ml_dtypes floats (bfloat16, float8...), whose NumPy sort
+    misorders around NaN; the cast is exact, so order and ties are unchanged."""
+    if x.dtype.kind == "V" and x.dtype.names is None:
+        return x.astype(xp.float32)
+    return x
+
+
 def _differs(xp, a, b):
     """Elementwise a != b where NaN equals NaN (numpy.unique collapses NaNs)."""
     ne = a != b
-    if a.dtype.kind in "fc" or a.dtype.kind == "V" or str(a.dtype) in ("bfloat16",):
-        try:
-            ne = ne & ~(xp.isnan(a) & xp.isnan(b))
-        except TypeError:
-            pass
+    # ml_dtypes floats (bfloat16, float8...) report kind "V" but support isnan.
+    if a.dtype.kind in "fc" or (a.dtype.kind == "V" and a.dtype.names is None):
+        ne = ne & ~(xp.isnan(a) & xp.isnan(b))
     return ne
 
 
@@ -113,14 +119,14 @@ def unique(xp, X, *, axis=None, sorted=1):  # noqa: A002 (ONNX attribute name)
     first occurrence. Built from one stable sort so it runs the same on NumPy and CuPy.
     """
     if axis is None:
-        flat = X.reshape(-1)
+        flat = _sort_key(xp, X.reshape(-1))
         n = flat.shape[0]
         order = xp.argsort(flat, kind="stable")
         keys = flat[order]
         new = _differs(xp, keys[1:], keys[:-1]) if n else keys[:0].astype(xp.bool_)
     else:
         axis = normalize_axis(axis, X.ndim, "Unique")
-        rows = xp.moveaxis(X, axis, 0)
+        rows = xp.moveaxis(_sort_key(xp, X), axis, 0)
         n = rows.shape[0]
         rows = rows.reshape(n, -1)
         if rows.shape[1] == 0 or n == 0:
@@ -189,7 +195,7 @@ def _topk(xp, x, k: int, axis: int, largest: int, op="TopK"):
         raise ValueError(f"{op}: k = {k} is out of range for axis {axis} of size {n} "
                          f"(valid range [0, {n}])")
     moved = xp.moveaxis(x, axis, -1)
-    idx = _topk_last(xp, moved, k, bool(largest))
+    idx = _topk_last(xp, _sort_key(xp, moved), k, bool(largest))
     vals = xp.take_along_axis(moved, idx, axis=-1)
     return xp.moveaxis(vals, -1, axis), xp.moveaxis(idx, -1, axis)
 
