@@ -92,6 +92,18 @@ class Graph:
             v = self.values[name] = Value(name)
         return v
 
+    def add_constant(self, name_hint: str, array: np.ndarray) -> Value:
+        """A new constant value with a name no other value of the graph has."""
+        from ai_engine.core.dtypes import to_onnx
+
+        name, k = name_hint, 0
+        while name in self.values:
+            k += 1
+            name = f"{name_hint}_{k}"
+        v = self.values[name] = Value(name, to_onnx(array.dtype), tuple(array.shape),
+                                      const=array)
+        return v
+
     def add_node(self, node: Node) -> Node:
         self.nodes.append(node)
         self._link(node)

@@ -173,7 +173,7 @@ def gelu(xp, x, *, approximate="none"):
         t *= x                  # sqrt(2/pi) * (x + 0.044715 x^3)
         xp.tanh(t, out=t)
     elif approximate == "none":
-        t = erf(xp, x * (1.0 / math.sqrt(2.0)))
+        t = erf(xp, x * (1.0 / math.sqrt(2.0)), overwrite=True)
     else:
         raise ValueError(f"Gelu approximate must be 'none' or 'tanh', got {approximate!r}")
     t += 1

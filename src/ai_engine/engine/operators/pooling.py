@@ -84,24 +84,29 @@ def _max_with_indices(xp, x, xpad, kernel, strides, dilations, begin, out, stora
     for ax in order:
         sp_strides[ax] = acc
         acc *= spatial[ax]
-    y = idx = None
-    for tap in taps(kernel):
+    # Running max plus the winning tap number; strictly greater keeps the first maximum in
+    # row-major tap order, as onnxruntime does. Masked updates (where/copyto) measured 2-3x
+    # slower than this arithmetic blend on small int16 tap numbers.
+    y = kb = None
+    kdt = np.int16 if np.prod(kernel) < 32768 else np.int32
+    for k, tap in enumerate(taps(kernel)):
         v = xpad[(slice(None), slice(None)) + tap_slices(tap, strides, dilations, out)]
-        pos = 0
-        for ax in range(nd):
-            coord = np.arange(out[ax]) * strides[ax] + tap[ax] * dilations[ax] - begin[ax]
-            shape = [1] * nd
-            shape[ax] = out[ax]
-            pos = pos + (coord * sp_strides[ax]).reshape(shape)
-        pos = xp.asarray(np.broadcast_to(pos, tuple(out)).astype(np.int64))
         if y is None:
             y = v.copy()
-            idx = xp.broadcast_to(pos, v.shape).copy()
-        else:
-            # Strictly greater keeps the first maximum in row-major tap order, as onnxruntime.
-            better = v > y
-            xp.copyto(y, v, where=better)
-            xp.copyto(idx, xp.broadcast_to(pos, v.shape), where=better)
+            kb = xp.zeros(y.shape, dtype=kdt)
+            continue
+        better = v > y
+        xp.maximum(y, v, out=y)
+        kb += better * kdt(k) - better * kb
+    # Tap number -> input coordinates -> flat index.
+    idx = 0
+    rem = kb.astype(np.int64)
+    for ax in range(nd - 1, -1, -1):
+        rem, t = xp.divmod(rem, kernel[ax]) if ax else (None, rem)
+        shape = [1] * nd
+        shape[ax] = out[ax]
+        start = xp.asarray((np.arange(out[ax]) * strides[ax] - begin[ax]).reshape(shape))
+        idx = idx + (start + t * dilations[ax]) * sp_strides[ax]
     base = (xp.arange(n * c, dtype=np.int64) * int(np.prod(spatial))).reshape(
         (n, c) + (1,) * nd)
     return y, idx + base

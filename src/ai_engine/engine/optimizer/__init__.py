@@ -10,13 +10,15 @@ from __future__ import annotations
 from ai_engine.engine.graph import Graph
 from ai_engine.engine.optimizer.constant_folding import fold_constants
 from ai_engine.engine.optimizer.dead_code import eliminate_dead_code
+from ai_engine.engine.optimizer.fuse_conv_bn import fuse_conv_bn
 from ai_engine.engine.optimizer.identity import eliminate_identity
 from ai_engine.errors import EngineError, PassError
 
 # Levels follow onnxruntime's GraphOptimizationLevel: 0 disables all, 1 is basic
 # (semantics-preserving rewrites), 2 extended, 99 all.
 BASIC_PASSES = (eliminate_identity, fold_constants, eliminate_dead_code)
-LEVELS = {0: (), 1: BASIC_PASSES, 2: BASIC_PASSES, 99: BASIC_PASSES}
+EXTENDED_PASSES = BASIC_PASSES + (fuse_conv_bn,)
+LEVELS = {0: (), 1: BASIC_PASSES, 2: EXTENDED_PASSES, 99: EXTENDED_PASSES}
 
 MAX_ROUNDS = 4
 
@@ -25,7 +27,7 @@ def passes_for_level(level: int) -> tuple:
     level = int(level)
     if level <= 0:
         return ()
-    return LEVELS.get(level, BASIC_PASSES)
+    return LEVELS.get(level, EXTENDED_PASSES)
 
 
 def optimize(graph: Graph, level: int = 99) -> list[str]:
