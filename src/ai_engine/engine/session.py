@@ -24,6 +24,7 @@ from ai_engine.engine.options import SessionOptions, resolve_providers
 from ai_engine.engine.validation import FeedValidator
 from ai_engine.errors import InvalidInputError
 from ai_engine.formats.onnx.loader import LoadedModel, load_model
+from ai_engine.memory.allocator import tune_malloc
 from ai_engine.memory.tracker import MemoryTracker
 
 
@@ -52,6 +53,7 @@ class InferenceSession:
         self._options = sess_options or SessionOptions()
         self._providers, self.xp = resolve_providers(providers)
         self._options.apply_threads()
+        tune_malloc()
         self._model: LoadedModel = load_model(model)
         graph = self._model.graph
         check_supported(graph)
