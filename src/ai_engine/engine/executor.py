@@ -22,6 +22,12 @@ from ai_engine.memory.tracker import MemoryTracker, owned_bytes
 _NONE_SLOT = 0  # always holds None: where omitted optional inputs read from
 
 
+def _QUIET_FLOATS():
+    # ONNX float ops overflow to inf and produce nan silently; one errstate per run (not per
+    # kernel) keeps NumPy from warning about it. A fresh one each run: threads.
+    return np.errstate(all="ignore")
+
+
 class SubgraphRunner:
     """A compiled subgraph, as If/Loop/Scan kernels receive it in their attributes.
 
@@ -111,17 +117,18 @@ class Plan:
         xp = self.xp
         k = 0
         try:
-            for k, (fn, ins, outs, kwargs, frees) in enumerate(self.steps):
-                result = fn(xp, *[slots[i] for i in ins], **kwargs)
-                if type(outs) is int:
-                    if type(result) is tuple:
-                        result = result[0]
-                    slots[outs] = result if not isinstance(result, np.generic) \
-                        else np.asarray(result)
-                else:
-                    self._store_many(slots, outs, result)
-                for f in frees:
-                    slots[f] = None
+            with _QUIET_FLOATS():
+                for k, (fn, ins, outs, kwargs, frees) in enumerate(self.steps):
+                    result = fn(xp, *[slots[i] for i in ins], **kwargs)
+                    if type(outs) is int:
+                        if type(result) is tuple:
+                            result = result[0]
+                        slots[outs] = result if not isinstance(result, np.generic) \
+                            else np.asarray(result)
+                    else:
+                        self._store_many(slots, outs, result)
+                    for f in frees:
+                        slots[f] = None
         except Exception as exc:
             raise self._kernel_error(k, slots, exc) from exc
         return [slots[s] for s in self.output_slots]
@@ -147,6 +154,8 @@ class Plan:
             tracker.allocate(owned_bytes(value))
         xp = self.xp
         k = 0
+        quiet = _QUIET_FLOATS()
+        quiet.__enter__()
         try:
             for k, (fn, ins, outs, kwargs, frees) in enumerate(self.steps):
                 start = time.perf_counter_ns()
@@ -164,6 +173,8 @@ class Plan:
                     slots[f] = None
         except Exception as exc:
             raise self._kernel_error(k, slots, exc) from exc
+        finally:
+            quiet.__exit__(None, None, None)
         return [slots[s] for s in self.output_slots]
 
     def _kernel_error(self, k: int, slots: list, exc: Exception) -> Exception:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 
 from ai_engine.engine.registry import register
 
@@ -41,7 +40,7 @@ def conv_core(xp, x, w, group, strides, dilations, begin, end, out):
     m = w.shape[0]
     kernel = tuple(w.shape[2:])
     nd = len(kernel)
-    cg, mg = c // group, m // group
+    cg = c // group
     if w.shape[1] != cg or m % group:
         raise ValueError(f"Conv: W {w.shape} does not fit {c} input channels in {group} groups")
     ksize = math.prod(kernel)
@@ -60,8 +59,8 @@ def conv_core(xp, x, w, group, strides, dilations, begin, end, out):
 
 
 def _blocked(xp, xpad, w, group, strides, dilations, out):
-    """im2col + GEMM over blocks of samples or of output rows (first spatial axis) sized to
-    stay cache-resident: ~15-30% faster than one big im2col and bounded memory."""
+    """im2col + GEMM over blocks of samples or of output rows (first spatial axis): bounds
+    the im2col buffer on big images and batches at about the speed of one big GEMM."""
     n, c = xpad.shape[:2]
     m = w.shape[0]
     kernel = tuple(w.shape[2:])

@@ -31,7 +31,8 @@ def fold_constants(graph: Graph) -> bool:
         op, kwargs = bind(node)
         args = [None if v is None else v.const for v in node.inputs]
         try:
-            result = op.fn(np, *args, **kwargs)
+            with np.errstate(all="ignore"):
+                result = op.fn(np, *args, **kwargs)
         except Exception:  # noqa: BLE001 - left to run time, which reports a KernelError
             continue
         results = result if isinstance(result, tuple) else (result,)
