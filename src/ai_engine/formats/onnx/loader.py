@@ -76,9 +76,9 @@ def _check_versions(proto: ModelProto) -> dict[str, int]:
                              f"reads {MIN_IR_VERSION} to {MAX_IR_VERSION})")
     opsets = {("" if o.domain == "ai.onnx" else o.domain): int(o.version)
               for o in proto.opset_import}
-    if "" not in opsets:
-        raise ModelLoadError("the model imports no version of the default ONNX opset")
-    if opsets[""] > MAX_OPSET or opsets[""] < 1:
+    if not opsets:
+        raise ModelLoadError("the model imports no operator set (opset_import is empty)")
+    if "" in opsets and not 1 <= opsets[""] <= MAX_OPSET:
         raise ModelLoadError(f"unsupported opset version {opsets['']} of the default domain "
                              f"(this engine supports 1 to {MAX_OPSET})")
     return opsets
