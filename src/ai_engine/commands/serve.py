@@ -1,13 +1,36 @@
-"""``ai-engine serve``: the HTTP server (seed /api/v1 and KServe V2 /v2)."""
+"""``ai-engine serve``: the HTTP server (seed /api/v1 and KServe V2 /v2).
+
+With no arguments it serves the built-in demo model as ``digits`` on 127.0.0.1:8080. Every
+option can also come from an ``AI_ENGINE_*`` environment variable (see
+``ai_engine.network.settings``); a flag wins over the environment.
+"""
 
 from __future__ import annotations
 
 
 def add_serve(sub) -> None:
     p = sub.add_parser("serve", help="serve models over HTTP (KServe V2 and /api/v1)")
-    p.add_argument("--model-repository", help="Triton-style model repository directory")
-    p.add_argument("--host", default=None)
-    p.add_argument("--port", type=int, default=None)
+    p.add_argument("--model-repository", metavar="DIR",
+                   help="Triton-style model repository <DIR>/<model>/<version>/model.onnx "
+                        "(default: serve the demo model as 'digits')")
+    p.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default 8080)")
+    p.add_argument("--threads", "--workers", dest="threads", type=int, default=None,
+                   help="inference worker threads (default: CPU count)")
+    p.add_argument("--api-key", action="append", default=None, metavar="KEY",
+                   help="require this API key (Bearer or X-API-Key); repeatable")
+    p.add_argument("--api-keys-file", metavar="FILE", help="file of API keys, one a line")
+    p.add_argument("--max-body-bytes", type=int, default=None,
+                   help="refuse larger request bodies with 413 (default 64 MiB)")
+    p.add_argument("--max-batch-size", type=int, default=None,
+                   help="dynamic batching: rows per run for models without a config "
+                        "(default 8)")
+    p.add_argument("--max-queue-delay-us", type=int, default=None,
+                   help="dynamic batching: longest wait for more requests (default 0)")
+    p.add_argument("--max-queue-size", type=int, default=None,
+                   help="requests waiting per model before 429 (default 256)")
+    p.add_argument("--log-level", default=None,
+                   choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(handler=serve_command)
 
 

@@ -1,0 +1,78 @@
+"""The HTTP glue the route modules share: JSON responses, bodies, client disconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+
+import orjson
+from fastapi import Request
+from fastapi.responses import Response
+
+from ai_engine.errors import EngineError
+from ai_engine.network.errors import BadRequestError, UnsupportedError
+from ai_engine.privacy.limits import PayloadTooLargeError, too_large
+
+
+def json_response(obj, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY), status_code=status,
+                    media_type="application/json", headers=headers)
+
+
+def error_response(exc: EngineError) -> Response:
+    return json_response({"error": str(exc)}, status=exc.http_status)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, inflated when ``Content-Encoding`` is gzip or deflate.
+
+    tritonclient sends ``Content-Encoding: gzip|deflate`` when asked to compress; the
+    inflated size is held to the same limit as the raw body so compression cannot bypass it.
+    """
+    body = await request.body()
+    encoding = request.headers.get("content-encoding", "identity").lower().strip()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "deflate"):
+        raise UnsupportedError(f"Content-Encoding {encoding!r} is not supported; use gzip, "
+                               f"deflate or none")
+    inflater = zlib.decompressobj(wbits=31 if encoding == "gzip" else 15)
+    try:
+        out = inflater.decompress(body, limit + 1 if limit > 0 else 0)
+    except zlib.error as exc:
+        raise BadRequestError(f"the {encoding} body cannot be decompressed: {exc}") from None
+    if limit > 0 and (len(out) > limit or inflater.unconsumed_tail):
+        raise PayloadTooLargeError(too_large(limit) + " (after decompression)")
+    return out
+
+
+class ClientDisconnected(Exception):
+    """The client went away before its answer was ready."""
+
+
+async def _wait_disconnect(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def unless_disconnected(request: Request, coro):
+    """Await ``coro``; cancel it if the client disconnects first (its queued work is dropped).
+
+    After the body is read, the ASGI ``receive`` blocks until the connection closes, so a
+    second task watching it learns of a disconnect without polling.
+    """
+    work = asyncio.ensure_future(coro)
+    watch = asyncio.ensure_future(_wait_disconnect(request))
+    try:
+        await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not work.done():
+            work.cancel()
+        watch.cancel()
+    if work.cancelled() or not work.done():
+        try:
+            await work
+        except asyncio.CancelledError:
+            pass
+        raise ClientDisconnected()
+    return work.result()
