@@ -60,6 +60,17 @@ def assert_same(name: str, ref, out, rtol: float, atol: float) -> None:
                                    rtol=rtol, atol=atol, err_msg=name)
 
 
+def _normalize(item):
+    """Test data may hold TensorProtos (float8, int4... cases): make them arrays."""
+    from onnx import TensorProto, numpy_helper
+
+    if isinstance(item, TensorProto):
+        return numpy_helper.to_array(item)
+    if isinstance(item, list):
+        return [_normalize(x) for x in item]
+    return item
+
+
 def run_case(case) -> None:
     """Run every data set of ``case``; raise AssertionError or the engine's error on mismatch."""
     from ai_engine import InferenceSession
@@ -68,6 +79,7 @@ def run_case(case) -> None:
     names = [i.name for i in session.get_inputs()]
     out_names = [o.name for o in session.get_outputs()]
     for inputs, outputs in case.data_sets:
+        inputs, outputs = _normalize(list(inputs)), _normalize(list(outputs))
         feeds = dict(zip(names, inputs))
         with np.errstate(all="ignore"):
             got = session.run(None, feeds)

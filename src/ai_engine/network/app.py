@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from ai_engine import __version__
@@ -24,7 +25,7 @@ from ai_engine.network.dataplane import DataPlane
 from ai_engine.network.http_util import ClientDisconnected, error_response, json_response
 from ai_engine.network.repository import ModelRepository
 from ai_engine.network.settings import Settings
-from ai_engine.privacy import ApiKeyMiddleware, BodyLimitMiddleware, PayloadTooLargeError
+from ai_engine.privacy import ApiKeyMiddleware, BodyLimitMiddleware
 from ai_engine.scheduler import BatchPolicy
 
 log = logging.getLogger("ai_engine.network")
@@ -70,8 +71,6 @@ def create_app(settings: Settings | None = None):
 
     @app.get("/metrics", tags=["metrics"], summary="Prometheus metrics (Triton names)")
     async def prometheus_metrics():
-        from fastapi.responses import Response
-
         loaded = plane.repository.loaded()
         queued = {(mv.name, mv.version): mv.batcher.queued for mv in loaded if mv.batcher}
         return Response(metrics.render([mv.stats for mv in loaded], queued),
@@ -111,5 +110,3 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.error("internal error: %s", type(exc).__name__, exc_info=exc)
         return json_response({"error": f"internal error ({type(exc).__name__})"}, 500)
 
-
-__all__ = ["create_app", "PayloadTooLargeError"]

@@ -18,8 +18,7 @@ from ai_engine.network import codec_kserve
 from ai_engine.network.codec_binary import HEADER
 from ai_engine.network.dataplane import DataPlane
 from ai_engine.network.errors import BadRequestError
-from ai_engine.network.http_util import (error_response, json_response, read_body,
-                                         unless_disconnected)
+from ai_engine.network.http_util import json_response, read_body, unless_disconnected
 
 
 def build_router(plane: DataPlane, body_limit: int) -> APIRouter:
@@ -98,5 +97,3 @@ def build_router(plane: DataPlane, body_limit: int) -> APIRouter:
 
     return r
 
-
-__all__ = ["build_router", "error_response"]

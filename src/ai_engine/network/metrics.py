@@ -59,7 +59,7 @@ class _BatchHistogram:
         h = HistogramMetricFamily("ai_engine_batch_size", "Realised batch size (rows) per "
                                   "model execution", labels=["model", "version"])
         for s in self.stats:
-            buckets, total_rows = [], 0
+            buckets = []
             for bound in BATCH_BUCKETS:
                 buckets.append((str(bound), sum(b[0] for size, b in s.batches.items()
                                                 if size <= bound)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 PREFIX = "AI_ENGINE_"
 
@@ -63,5 +63,3 @@ def _convert(f: dataclasses.Field, raw: str):
         return tuple(k.strip() for k in raw.split(",") if k.strip())
     return raw
 
-
-__all__ = ["Settings", "PREFIX", "field"]

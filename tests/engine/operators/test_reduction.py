@@ -4,6 +4,7 @@ identities, integer/bool dtypes and numerically delicate cases."""
 
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 import pytest
 from onnx import ValueInfoProto, helper, numpy_helper
@@ -113,6 +114,16 @@ def test_float16_sum_accumulates_in_float32():
     got = run("ReduceSum", x, [0], keepdims=0)
     assert got.dtype == np.float16
     np.testing.assert_array_equal(got, [3000, 3000])
+
+
+@pytest.mark.parametrize("op", ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceProd",
+                                "ReduceL2", "ReduceLogSumExp"])
+def test_bfloat16_is_computed_in_float32_and_rounded_once(op):
+    x = rng.uniform(0.5, 1.5, size=(4, 6)).astype(ml_dtypes.bfloat16)
+    got = run(op, x, [1], keepdims=0)
+    assert got.dtype == ml_dtypes.bfloat16
+    want = _np_reduce(op, x.astype(np.float32), [1], False).astype(ml_dtypes.bfloat16)
+    np.testing.assert_array_equal(got.astype(np.float32), want.astype(np.float32))
 
 
 @pytest.mark.parametrize("op", ["ReduceMax", "ReduceMin"])

@@ -81,7 +81,9 @@ def _grid_sample(xp, x, grid, mode, padding_mode, align_corners):
         if mode == "nearest":
             v = xp.rint(v)  # half to even, as PyTorch
         outside = (v < lo) | (v > hi)
-        if padding_mode == "border":
+        if padding_mode == "border" and mode != "cubic":
+            # Cubic clamps each tap instead, as PyTorch and onnxruntime do: clamping the
+            # coordinate first would flatten the kernel near the border.
             v = xp.where(outside, xp.clip(v, 0, length - 1), v)
         elif padding_mode == "reflection":
             v = xp.where(outside, _reflect(xp, v, lo, hi), v)
@@ -237,31 +239,65 @@ def _roi_align(xp, x, rois, batch_indices, *, half_pixel, mode, output_height, o
     wx, xs = _roi_axis_weights(xp, start_w, bin_w, grid_w, output_width, w, max_gw)
     count = xp.maximum(grid_h * grid_w, 1.0)
     xc = x if x.dtype == cd else x.astype(cd)
-    out = xp.empty((r, c, output_height, output_width), dtype=cd)
-    # Chunks of ROIs bound the gathered feature maps to ~16M values.
-    step = max(1, (1 << 24) // max(1, c * h * w))
-    for s in range(0, r, step):
-        e = min(r, s + step)
-        feats = xc[b[s:e]]  # [Rc, C, H, W]
+    out = xp.zeros((r, c, output_height, output_width), dtype=cd)
+    ph, pw = output_height, output_width
+    b_host = np.asarray(b.get() if hasattr(b, "get") else b)
+    if b_host.shape != (r,) or b_host.min() < 0 or b_host.max() >= n:
+        raise ValueError(f"RoiAlign: need {r} batch_indices in [0, {n}), got {b_host}")
+    # Two ways to pool: gather the 2x2 neighbours of every sample point (cost ~ samples *
+    # C, used for max and for small ROIs on big maps), or dense sampling-matrix GEMMs (cost
+    # ~ PH * H * W * C per ROI at BLAS speed, better when the map is small).
+    gathered = 4 * max_gh * max_gw * pw * c * ph
+    if mode == "max" or gathered * 8 < 2 * ph * h * w * c:
+        # Chunks of ROIs bound the [Rc, PH, 2GH, PW, 2GW, C] neighbour values to ~4M.
+        step = max(1, (1 << 22) // max(1, gathered))
+        pool = _roi_max if mode == "max" else _roi_avg_gather
+        for s in range(0, r, step):
+            e = min(r, s + step)
+            out[s:e] = pool(xp, xc, b[s:e], ys, xs, s, e, cd)
         if mode == "avg":
-            t = xp.matmul((wy[s:e] / count[s:e, None, None]).astype(cd)[:, None], feats)
-            out[s:e] = xp.matmul(t, xp.swapaxes(wx[s:e].astype(cd), 1, 2)[:, None])
-        else:
-            out[s:e] = _roi_max(xp, feats, ys, xs, s, e, cd)
+            out /= count.astype(cd)[:, None, None, None]
+        return out.astype(x.dtype)
+    # Per image: one GEMM [Rc*PH, H] @ [H, C*W] applies every ROI's row weights, then a
+    # batched [PH*C, W] @ [W, PW] per ROI its column weights; chunks bound the temporary.
+    step = max(1, (1 << 24) // max(1, ph * c * w))
+    for img in np.unique(b_host):
+        rows = xp.moveaxis(xc[int(img)], 1, 0).reshape(h, c * w)
+        sel = np.nonzero(b_host == img)[0]
+        for s in range(0, sel.size, step):
+            idx = xp.asarray(sel[s:s + step])
+            rc = int(idx.shape[0])
+            wyc = (wy[idx] / count[idx, None, None]).astype(cd).reshape(rc * ph, h)
+            t = xp.matmul(wyc, rows).reshape(rc, ph * c, w)
+            t = xp.matmul(t, xp.swapaxes(wx[idx].astype(cd), 1, 2))
+            out[idx] = t.reshape(rc, ph, c, pw).transpose(0, 2, 1, 3)
     return out.astype(x.dtype)
 
 
-def _roi_max(xp, feats, ys, xs, s, e, cd):
+def _roi_avg_gather(xp, xc, bsel, ys, xs, s, e, cd):
+    """Sum over the samples of a bin of their bilinear interpolations (not yet averaged)."""
+    ylo, yhi, wyl, wyh, _ = (a[s:e] for a in ys)  # [Rc, PH, GH]
+    xlo, xhi, wxl, wxh, _ = (a[s:e] for a in xs)  # [Rc, PW, GW]
+    yi = xp.concatenate([ylo, yhi], axis=2)  # [Rc, PH, 2GH]
+    xi = xp.concatenate([xlo, xhi], axis=2)
+    wy = xp.concatenate([wyl, wyh], axis=2).astype(cd)
+    wx = xp.concatenate([wxl, wxh], axis=2).astype(cd)
+    v = xc[bsel[:, None, None, None, None], :, yi[:, :, :, None, None],
+           xi[:, None, None, :, :]]  # [Rc, PH, 2GH, PW, 2GW, C]
+    v = (v * wy[:, :, :, None, None, None]).sum(axis=2)  # [Rc, PH, PW, 2GW, C]
+    v = (v * wx[:, None, :, :, None]).sum(axis=3)  # [Rc, PH, PW, C]
+    return xp.moveaxis(v, -1, 1)
+
+
+def _roi_max(xp, xc, bsel, ys, xs, s, e, cd):
     """Max over the samples of a bin of the largest weighted corner (w_i * X_i), as the
     reference and onnxruntime define RoiAlign's max mode."""
     ylo, yhi, wyl, wyh, yin = (a[s:e] for a in ys)  # [Rc, PH, GH]
     xlo, xhi, wxl, wxh, xin = (a[s:e] for a in xs)  # [Rc, PW, GW]
-    rc, ph, gh = ylo.shape
-    pw, gw = xlo.shape[1:]
-    ridx = xp.arange(rc)[:, None, None, None, None]
+    bidx = bsel[:, None, None, None, None]
 
     def corner(yi, xi, wy_, wx_):
-        v = feats[ridx, :, yi[:, :, :, None, None], xi[:, None, None, :, :]]  # [Rc,PH,GH,PW,GW,C]
+        v = xc[bidx, :, yi[:, :, :, None, None], xi[:, None, None, :, :]]  # [Rc,PH,GH,PW,GW,C]
         wgt = (wy_[:, :, :, None, None] * wx_[:, None, None, :, :]).astype(cd)
         return v * wgt[..., None]
 

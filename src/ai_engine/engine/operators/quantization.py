@@ -40,10 +40,12 @@ def _int_range(dtype):
     return int(info.min), int(info.max)
 
 
-def _f32(x):
-    """``x`` as a native float for arithmetic: ml_dtypes values (bfloat16, float8, int4, e8m0
-    scales...) and integers in float32; native floats unchanged."""
-    return x if x.dtype in _NATIVE_FLOATS else x.astype(np.float32)
+def _operand(x):
+    """``x`` as a native float for arithmetic: native floats unchanged, integers in float64
+    (exact for int32), ml_dtypes values (bfloat16, float8, e8m0 scales...) in float32."""
+    if x.dtype in _NATIVE_FLOATS:
+        return x
+    return x.astype(np.float64 if x.dtype.kind in "iu" else np.float32)
 
 
 # --------------------------------------------------------------------------- granularity
@@ -90,13 +92,15 @@ def _granular(xp, x, params, axis, block_size, op):
 
 # --------------------------------------------------------------------------- casts
 
-def _saturate_to(xp, y, dtype, saturate=True):
+def _saturate_to(xp, y, dtype, saturate=True, rounded=False):
     """Float values ``y`` (already scaled and shifted; a fresh array the caller hands over,
-    rounded in place) to the quantized ``dtype``."""
+    rounded and clipped in place) to the quantized ``dtype``."""
     y = xp.asarray(y)  # a 0-d quotient comes back as a NumPy scalar
     if _is_int_qtype(dtype):
         lo, hi = _int_range(dtype)
-        y = xp.clip(xp.rint(y, out=y), lo, hi, out=y)
+        if not rounded:
+            y = xp.rint(y, out=y)
+        y = xp.clip(y, lo, hi, out=y)
         # Sub-byte ints are reached through int8 (ml_dtypes casts between integers exactly).
         if dtype in _SUB_BYTE_INTS:
             return y.astype(np.int8).astype(dtype)
@@ -138,20 +142,22 @@ def quantize_linear(xp, x, y_scale, y_zero_point=None, *, axis=1, block_size=0,
     if precision:
         p = to_numpy(precision)
         xs, s = xs.astype(p), s.astype(p)
-        y = _f32(xs) / _f32(s)
-        if p not in _NATIVE_FLOATS:
-            y = y.astype(p).astype(np.float32)
+    y = xp.asarray(_operand(xs) / _operand(s))  # fresh: rounded and shifted in place below
+    if precision and p not in _NATIVE_FLOATS:
+        y = y.astype(p).astype(np.float32)  # a quotient rounded to e.g. bfloat16
+    if y.dtype == np.float16:
+        # A float16 quotient is exact in float32; a 16-bit zero point may not be in float16.
+        y = y.astype(np.float32)
+    if _is_int_qtype(dtype):
+        # Round first, then shift: rint(y + zp) differs from rint(y) + zp on .5 ties.
+        y = xp.rint(y, out=y)
+        if zp is not None:
+            y += zp.astype(y.dtype)
+        out = _saturate_to(xp, y, dtype, rounded=True)
     else:
-        y = _f32(xs) / _f32(s)
-    if y.dtype.kind != "f":  # an integer-only division cannot happen; keep it float anyway
-        y = y.astype(np.float64)
-    if zp is not None:
-        if _is_int_qtype(dtype):
-            # Round first, then shift: the order the spec's formula gives.
-            y = xp.rint(y) + zp.astype(y.dtype)
-        else:
-            y = y + zp.astype(y.dtype)
-    out = _saturate_to(xp, y, dtype, bool(saturate))
+        if zp is not None:
+            y += zp.astype(y.dtype)
+        out = _saturate_to(xp, y, dtype, bool(saturate))
     return out.reshape(x.shape) if out.shape != x.shape else out
 
 

@@ -21,9 +21,10 @@ import numpy as np
 from ai_engine.engine.operators.indexing import normalize_axis, to_host
 from ai_engine.engine.registry import register
 
-from ._math import arr, compute_dtype
+from ._math import arr
 
 _FLOAT_KINDS = "fV"  # ml_dtypes floats (bfloat16...) report kind "V"
+_NATIVE_WIDE = frozenset((np.dtype(np.float32), np.dtype(np.float64)))
 
 
 def _axes_tuple(xp, x, axes, noop_with_empty_axes, op):
@@ -57,10 +58,9 @@ def _work(x):
     """Float math in a dtype NumPy computes natively and accurately: float32 and float64 as
     they are, float16 and the ml_dtypes floats in float32 (float16 sums of many terms
     overflow and lose bits)."""
-    if x.dtype == np.float16:
+    if x.dtype.kind in _FLOAT_KINDS and x.dtype not in _NATIVE_WIDE:
         return x.astype(np.float32)
-    cd = compute_dtype(x.dtype)
-    return x if x.dtype == cd or x.dtype.kind not in _FLOAT_KINDS else x.astype(cd)
+    return x
 
 
 def _floaty(x):
@@ -77,24 +77,30 @@ def _finish(xp, r, dtype):
 
 # --- the reductions proper: fn(xp, x, axes, keepdims) with axes None (all) or a tuple --------
 
+def _acc(x):
+    """The accumulator dtype for sums/products of floats: float16 and the ml_dtypes floats
+    accumulate in float32 (NumPy casts chunk-wise, without a full-size copy)."""
+    return None if x.dtype in _NATIVE_WIDE else np.float32
+
+
 def _sum(xp, x, axes, keepdims):
     if x.dtype.kind in "iu":
         # NumPy would widen int32 sums to int64; ONNX keeps the input type.
         return xp.sum(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
-    return _finish(xp, xp.sum(_work(x), axis=axes, keepdims=keepdims), x.dtype)
+    return _finish(xp, xp.sum(x, axis=axes, keepdims=keepdims, dtype=_acc(x)), x.dtype)
 
 
 def _mean(xp, x, axes, keepdims):
     if x.dtype.kind in "iu":
         # Integer mean truncates, as the reference and onnxruntime do.
         return _finish(xp, xp.mean(x, axis=axes, keepdims=keepdims), x.dtype)
-    return _finish(xp, xp.mean(_work(x), axis=axes, keepdims=keepdims), x.dtype)
+    return _finish(xp, xp.mean(x, axis=axes, keepdims=keepdims, dtype=_acc(x)), x.dtype)
 
 
 def _prod(xp, x, axes, keepdims):
     if x.dtype.kind in "iu":
         return xp.prod(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
-    return _finish(xp, xp.prod(_work(x), axis=axes, keepdims=keepdims), x.dtype)
+    return _finish(xp, xp.prod(x, axis=axes, keepdims=keepdims, dtype=_acc(x)), x.dtype)
 
 
 def _extreme(fill_for_float, fill_for_bool, int_attr, reducer):
@@ -160,10 +166,9 @@ def _log_sum_exp(xp, x, axes, keepdims):
     return _finish(xp, r, x.dtype)
 
 
-_NO_REDUCTION = {  # axis=() per the spec: the element-wise part of the reduction only
-    "ReduceSum": None, "ReduceMean": None, "ReduceMax": None, "ReduceMin": None,
-    "ReduceProd": None,
-}
+# With axis=() these are the identity (the composite ones still apply their element-wise
+# steps, which their functions do for axes == ()).
+_NO_REDUCTION = frozenset(("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd"))
 
 
 def _reduce(xp, op, fn, data, axes, keepdims, noop_with_empty_axes):

@@ -29,6 +29,9 @@ def _source_coords(ctm, out_n, in_n, scale, roi):
     y = np.arange(out_n, dtype=np.float64)
     out_w = scale * in_n
     if ctm == "align_corners":
+        # With scales, length_resized is the fractional scale * length, as in the ONNX
+        # reference and its backend cases (onnxruntime uses the integer output length; the
+        # two agree whenever scale * length is whole, e.g. whenever sizes are given).
         x = np.zeros(out_n) if out_w == 1 else y * (in_n - 1) / (out_w - 1)
     elif ctm == "asymmetric":
         x = y / scale
@@ -41,7 +44,9 @@ def _source_coords(ctm, out_n, in_n, scale, roi):
         x = x + r0 * (in_n - 1)
         return x, (x < 0) | (x > in_n - 1)
     elif ctm == "pytorch_half_pixel":
-        x = np.full(out_n, -0.5) if out_w == 1 else (y + 0.5) / scale - 0.5
+        # One output sample reads the first input sample (spec; the reference uses -0.5,
+        # which is the same for nearest and linear after edge clamping, not for cubic).
+        x = np.zeros(out_n) if out_n == 1 else (y + 0.5) / scale - 0.5
     elif ctm == "half_pixel":
         x = (y + 0.5) / scale - 0.5
     elif ctm == "half_pixel_symmetric":
@@ -177,7 +182,9 @@ def _resize(xp, x, roi, scales, sizes, *, mode, ctm, nearest_mode, cubic_coeff_a
     axes = list(range(r)) if axes is None else [a + r if a < 0 else a for a in axes]
     if len(set(axes)) != len(axes) or any(not 0 <= a < r for a in axes):
         raise ValueError(f"Resize: invalid axes {axes} for rank {r}")
-    scales, sizes, roi = _host_vector(scales), _host_vector(sizes), _host_vector(roi)
+    scales, sizes = _host_vector(scales), _host_vector(sizes)
+    # roi only matters to tf_crop_and_resize; other modes ignore whatever it holds.
+    roi = _host_vector(roi) if ctm == "tf_crop_and_resize" else None
     if (scales is None) == (sizes is None):
         raise ValueError("Resize: exactly one of 'scales' and 'sizes' must be given")
     given = scales if scales is not None else sizes

@@ -134,7 +134,9 @@ def _window(xp, size, periodic, output_datatype, coefficients):
     if n < 0:
         raise ValueError(f"window size must be non-negative, got {n}")
     denom = n if periodic else n - 1
-    t = np.arange(n, dtype=np.float64) * (2 * np.pi / denom) if denom > 0 else np.zeros(n)
+    if denom <= 0:  # a one-point symmetric window is [1] (NumPy, PyTorch)
+        return xp.ones(n, dtype=to_numpy(output_datatype))
+    t = np.arange(n, dtype=np.float64) * (2 * np.pi / denom)
     w = np.zeros(n)
     for k, a in enumerate(coefficients):
         w += (-1) ** k * a * np.cos(k * t)

@@ -1,0 +1,387 @@
+"""Recurrent layers: RNN, GRU, LSTM.
+
+Operator pages: https://onnx.ai/onnx/operators/onnx__RNN.html, onnx__GRU.html, onnx__LSTM.html.
+
+The input projection X @ W^T (+ the biases that can be folded in) is one GEMM over every time
+step and both directions up front; only the recurrent product H @ R^T and the gate math run in
+the Python loop over time steps. float16/bfloat16 are computed in float32 and cast back.
+
+``sequence_lens``: a batch entry whose sequence has ended keeps its state and writes zeros to
+Y. Iterating the reverse direction from the last padded step down with that mask processes
+each entry from its own last valid step, which is what the operator defines.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from ai_engine.engine.operators._math import down
+from ai_engine.engine.operators.indexing import to_host
+from ai_engine.engine.registry import register
+
+
+# ---------------------------------------------------------------------------------------------
+# Activation functions (the list in the operator docs). Each takes a compute-dtype temporary it
+# may overwrite and returns the result.
+
+
+def _sigmoid(xp, t, a, b):
+    xp.negative(t, out=t)
+    xp.exp(t, out=t)      # overflow to inf for very negative input gives the correct 0
+    t += 1
+    return xp.reciprocal(t, out=t)
+
+
+def _tanh(xp, t, a, b):
+    return xp.tanh(t, out=t)
+
+
+def _relu(xp, t, a, b):
+    return xp.maximum(t, 0, out=t)
+
+
+def _affine(xp, t, a, b):
+    t *= a
+    t += b
+    return t
+
+
+def _leaky_relu(xp, t, a, b):
+    return xp.where(t >= 0, t, t * a)
+
+
+def _thresholded_relu(xp, t, a, b):
+    return xp.where(t > a, t, 0).astype(t.dtype, copy=False)
+
+
+def _scaled_tanh(xp, t, a, b):
+    t *= b
+    xp.tanh(t, out=t)
+    t *= a
+    return t
+
+
+def _hard_sigmoid(xp, t, a, b):
+    t *= a
+    t += b
+    return xp.clip(t, 0, 1, out=t)
+
+
+def _elu(xp, t, a, b):
+    neg = xp.minimum(t, 0)
+    xp.expm1(neg, out=neg)
+    neg *= a
+    return xp.where(t >= 0, t, neg)
+
+
+def _softsign(xp, t, a, b):
+    return t / (xp.abs(t) + 1)
+
+
+def _softplus(xp, t, a, b):
+    pos = xp.maximum(t, 0)
+    xp.abs(t, out=t)
+    xp.negative(t, out=t)
+    xp.exp(t, out=t)
+    xp.log1p(t, out=t)
+    t += pos
+    return t
+
+
+# name -> (function, default alpha or None if unused, default beta or None if unused); the
+# defaults are those of the ONNX operators of the same name.
+_ACTIVATIONS = {
+    "sigmoid": (_sigmoid, None, None),
+    "tanh": (_tanh, None, None),
+    "relu": (_relu, None, None),
+    "affine": (_affine, 1.0, 0.0),
+    "leakyrelu": (_leaky_relu, 0.01, None),
+    "thresholdedrelu": (_thresholded_relu, 1.0, None),
+    "scaledtanh": (_scaled_tanh, 1.0, 1.0),
+    "hardsigmoid": (_hard_sigmoid, 0.2, 0.5),
+    "elu": (_elu, 1.0, None),
+    "softsign": (_softsign, None, None),
+    "softplus": (_softplus, None, None),
+}
+
+
+def _activations(op, names, alphas, betas, defaults, num_directions):
+    """Per direction, a list of ``fn(xp, t) -> array``.
+
+    activation_alpha/beta are consumed in order by the functions that take them (as
+    onnxruntime does); a function past the end of the list gets its operator default.
+    """
+    k = len(defaults)
+    if names is None:
+        names = defaults * num_directions
+    names = tuple(names)
+    if len(names) == k and num_directions == 2:
+        names = names * 2
+    if len(names) != k * num_directions:
+        raise ValueError(f"{op}: expected {k * num_directions} activations, got {len(names)}")
+    alphas, betas = list(alphas or ()), list(betas or ())
+    funcs = []
+    for name in names:
+        key = name.lower()
+        if key not in _ACTIVATIONS:
+            raise ValueError(f"{op}: unsupported activation {name!r}")
+        fn, da, db = _ACTIVATIONS[key]
+        a = (alphas.pop(0) if alphas else da) if da is not None else None
+        b = (betas.pop(0) if betas else db) if db is not None else None
+        funcs.append(lambda xp, t, fn=fn, a=a, b=b: fn(xp, t, a, b))
+    return [funcs[d * k:(d + 1) * k] for d in range(num_directions)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared driver
+
+
+class _Setup:
+    """Inputs normalized to layout 0 and the compute dtype, and the projected input."""
+
+    def __init__(self, xp, op, X, W, R, B, sequence_lens, initial_h, layout, direction,
+                 hidden_size, n_gates, fold_bias):
+        if direction not in ("forward", "reverse", "bidirectional"):
+            raise ValueError(f"{op}: unknown direction {direction!r}")
+        if X.ndim != 3 or W.ndim != 3 or R.ndim != 3:
+            raise ValueError(f"{op}: X, W and R must be 3-D, got {tuple(X.shape)}, "
+                             f"{tuple(W.shape)}, {tuple(R.shape)}")
+        self.xp = xp
+        self.D = 2 if direction == "bidirectional" else 1
+        if W.shape[0] != self.D or R.shape[0] != self.D:
+            raise ValueError(f"{op}: direction={direction!r} needs num_directions={self.D}, "
+                             f"W has {W.shape[0]}")
+        H = R.shape[-1]
+        if hidden_size is not None and hidden_size != H:
+            raise ValueError(f"{op}: hidden_size={hidden_size} but R has shape "
+                             f"{tuple(R.shape)}")
+        if W.shape[1] != n_gates * H or R.shape[1] != n_gates * H:
+            raise ValueError(f"{op}: W/R must have {n_gates}*hidden_size rows")
+        self.cd = cd = np.dtype(np.float64) if X.dtype == np.float64 else np.dtype(np.float32)
+        if layout:
+            X = X.swapaxes(0, 1)
+            initial_h = None if initial_h is None else initial_h.swapaxes(0, 1)
+        T, Bn, I = X.shape
+        if W.shape[2] != I:
+            raise ValueError(f"{op}: W has input size {W.shape[2]}, X has {I}")
+        self.T, self.B, self.H, self.reverse_only = T, Bn, H, direction == "reverse"
+        GH = n_gates * H
+        # One GEMM for all steps and directions: (T*B, I) @ (I, D*G*H).
+        w_all = W.reshape(self.D * GH, I).astype(cd, copy=False)
+        xw = X.reshape(T * Bn, I).astype(cd, copy=False) @ w_all.T
+        self.bias = None
+        if B is not None:
+            self.bias = B.astype(cd, copy=False).reshape(self.D, 2, GH)     # (D, [W, R], GH)
+            xw += fold_bias(self.bias).reshape(-1)
+        self.xw = xw.reshape(T, Bn, self.D, GH)
+        self.Rt = [R[d].astype(cd, copy=False).T for d in range(self.D)]
+        self.h0 = (xp.zeros((self.D, Bn, H), cd) if initial_h is None
+                   else initial_h.astype(cd, copy=False))
+        self.mask = None
+        if sequence_lens is not None:
+            lens = to_host(xp, sequence_lens).reshape(-1).astype(np.int64)
+            if lens.shape[0] != Bn:
+                raise ValueError(f"{op}: sequence_lens has {lens.shape[0]} entries, batch is "
+                                 f"{Bn}")
+            if (lens < T).any():
+                self.mask = xp.asarray((np.arange(T)[:, None] < lens[None, :])[:, :, None])
+        self.Y = (xp.zeros if self.mask is not None else xp.empty)((T, self.D, Bn, H), cd)
+
+    def steps(self, d):
+        """Time indices for direction ``d`` (0: forward or the only one, 1: backward)."""
+        backward = d == 1 or self.reverse_only
+        return range(self.T - 1, -1, -1) if backward else range(self.T)
+
+    def commit(self, t, d, new, old):
+        """Write step ``t``'s state to Y and return the carried state (masked if needed)."""
+        if self.mask is None:
+            self.Y[t, d] = new
+            return new
+        m = self.mask[t]
+        self.Y[t, d] = self.xp.where(m, new, 0)
+        return self.xp.where(m, new, old)
+
+    def outputs(self, xp, dtype, layout, states):
+        Y = self.Y
+        finals = [xp.stack(s, axis=0) for s in states]
+        if layout:
+            Y = Y.transpose(2, 0, 1, 3)
+            finals = [f.swapaxes(0, 1) for f in finals]
+        return (down(xp, Y, dtype),) + tuple(down(xp, f, dtype) for f in finals)
+
+
+def _clip(xp, t, clip):
+    if clip is not None:
+        xp.clip(t, -clip, clip, out=t)
+    return t
+
+
+def _legacy(kernel, op, since, also_removed=()):
+    """Register the opset-1 (GRU: 1 and 3) form: no ``layout``, and ``output_sequence``, which
+    only said whether Y is wanted (Y is an optional output anyway). The wrapper's signature
+    lists exactly that version's attributes, so the load-time attribute check still works."""
+    removed = {"layout", *also_removed}
+
+    def legacy(xp, *inputs, output_sequence=0, **attrs):
+        return kernel(xp, *inputs, **attrs)
+
+    sig = inspect.signature(kernel)
+    params = [p for p in sig.parameters.values() if p.name not in removed]
+    params.append(inspect.Parameter("output_sequence", inspect.Parameter.KEYWORD_ONLY,
+                                    default=0))
+    legacy.__signature__ = sig.replace(parameters=params)
+    legacy.__doc__ = f"{op}-{since}: {kernel.__doc__.split(': ', 1)[1]}"
+    register(op, since=since)(legacy)
+
+
+# ---------------------------------------------------------------------------------------------
+# RNN
+
+
+@register("RNN", since=7)
+@register("RNN", since=14)
+def rnn(xp, X, W, R, B=None, sequence_lens=None, initial_h=None, *, activation_alpha=None,
+        activation_beta=None, activations=None, clip=None, direction="forward",
+        hidden_size=None, layout=0):
+    """RNN-7/14/22: https://onnx.ai/onnx/operators/onnx__RNN.html -> (Y, Y_h)"""
+    s = _Setup(xp, "RNN", X, W, R, B, sequence_lens, initial_h, layout, direction,
+               hidden_size, 1, lambda b: b[:, 0] + b[:, 1])
+    acts = _activations("RNN", activations, activation_alpha, activation_beta, ("Tanh",), s.D)
+    finals = []
+    for d in range(s.D):
+        f, = acts[d]
+        h = s.h0[d]
+        for t in s.steps(d):
+            g = h @ s.Rt[d]
+            g += s.xw[t, :, d]
+            h = s.commit(t, d, f(xp, _clip(xp, g, clip)), h)
+        finals.append(h)
+    return s.outputs(xp, X.dtype, layout, [finals])
+
+
+_legacy(rnn, "RNN", 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# GRU (gates z, r, h)
+
+
+@register("GRU", since=7)
+@register("GRU", since=14)
+def gru(xp, X, W, R, B=None, sequence_lens=None, initial_h=None, *, activation_alpha=None,
+        activation_beta=None, activations=None, clip=None, direction="forward",
+        hidden_size=None, layout=0, linear_before_reset=0):
+    """GRU-7/14/22: https://onnx.ai/onnx/operators/onnx__GRU.html -> (Y, Y_h)"""
+    H = R.shape[-1]
+
+    def fold(b):
+        # Wb for every gate; Rb too except Rbh with linear_before_reset (it sits inside r*()).
+        folded = b[:, 0] + b[:, 1]
+        if linear_before_reset:
+            folded[:, 2 * H:] = b[:, 0, 2 * H:]
+        return folded
+
+    s = _Setup(xp, "GRU", X, W, R, B, sequence_lens, initial_h, layout, direction,
+               hidden_size, 3, fold)
+    acts = _activations("GRU", activations, activation_alpha, activation_beta,
+                        ("Sigmoid", "Tanh"), s.D)
+    finals = []
+    for d in range(s.D):
+        f, g_act = acts[d]
+        Rt = s.Rt[d]                       # (H, 3H)
+        Rt_zr, Rt_h = Rt[:, :2 * H], Rt[:, 2 * H:]
+        rbh = s.bias[d, 1, 2 * H:] if (linear_before_reset and s.bias is not None) else None
+        h = s.h0[d]
+        for t in s.steps(d):
+            xw = s.xw[t, :, d]
+            if linear_before_reset:
+                hr = h @ Rt
+                zr = hr[:, :2 * H]
+                zr += xw[:, :2 * H]
+                hh = hr[:, 2 * H:]
+                if rbh is not None:
+                    hh += rbh
+            else:
+                zr = h @ Rt_zr
+                zr += xw[:, :2 * H]
+            _clip(xp, zr, clip)
+            z = f(xp, zr[:, :H])
+            r = f(xp, zr[:, H:])
+            if linear_before_reset:
+                hh *= r
+            else:
+                hh = (r * h) @ Rt_h
+            hh += xw[:, 2 * H:]
+            hh = g_act(xp, _clip(xp, hh, clip))
+            # (1 - z) * hh + z * h = hh + z * (h - hh)
+            new = h - hh
+            new *= z
+            new += hh
+            h = s.commit(t, d, new, h)
+        finals.append(h)
+    return s.outputs(xp, X.dtype, layout, [finals])
+
+
+_legacy(gru, "GRU", 3)
+_legacy(gru, "GRU", 1, also_removed=("linear_before_reset",))
+
+
+# ---------------------------------------------------------------------------------------------
+# LSTM (gates i, o, f, c; peepholes i, o, f)
+
+
+@register("LSTM", since=7)
+@register("LSTM", since=14)
+def lstm(xp, X, W, R, B=None, sequence_lens=None, initial_h=None, initial_c=None, P=None, *,
+         activation_alpha=None, activation_beta=None, activations=None, clip=None,
+         direction="forward", hidden_size=None, input_forget=0, layout=0):
+    """LSTM-7/14/22: https://onnx.ai/onnx/operators/onnx__LSTM.html -> (Y, Y_h, Y_c)"""
+    s = _Setup(xp, "LSTM", X, W, R, B, sequence_lens, initial_h, layout, direction,
+               hidden_size, 4, lambda b: b[:, 0] + b[:, 1])
+    H, cd = s.H, s.cd
+    if initial_c is None:
+        c0 = xp.zeros((s.D, s.B, H), cd)
+    else:
+        c0 = (initial_c.swapaxes(0, 1) if layout else initial_c).astype(cd, copy=False)
+    peep = None if P is None else P.astype(cd, copy=False).reshape(s.D, 3, H)
+    acts = _activations("LSTM", activations, activation_alpha, activation_beta,
+                        ("Sigmoid", "Tanh", "Tanh"), s.D)
+    i_, o_, f_, c_ = (slice(k * H, (k + 1) * H) for k in range(4))
+    finals_h, finals_c = [], []
+    for d in range(s.D):
+        f, g, h_act = acts[d]
+        pi, po, pf = (None, None, None) if peep is None else peep[d]
+        h, c = s.h0[d], c0[d]
+        for t in s.steps(d):
+            gates = h @ s.Rt[d]
+            gates += s.xw[t, :, d]
+            if pi is not None:
+                gates[:, i_] += pi * c
+                gates[:, f_] += pf * c
+            if clip is not None:
+                # The output gate's peephole needs the new cell: clipped separately below.
+                _clip(xp, gates[:, i_], clip)
+                _clip(xp, gates[:, 2 * H:], clip)       # forget and cell gates
+            ig = f(xp, gates[:, i_])
+            fg = (1 - ig) if input_forget else f(xp, gates[:, f_])
+            cg = g(xp, gates[:, c_])
+            c_new = fg * c
+            c_new += ig * cg
+            og = gates[:, o_]
+            if po is not None:
+                og += po * c_new
+            og = f(xp, _clip(xp, og, clip))
+            h_new = og * h_act(xp, c_new.copy())
+            if s.mask is not None:
+                c = xp.where(s.mask[t], c_new, c)
+            else:
+                c = c_new
+            h = s.commit(t, d, h_new, h)
+        finals_h.append(h)
+        finals_c.append(c)
+    return s.outputs(xp, X.dtype, layout, [finals_h, finals_c])
+
+
+_legacy(lstm, "LSTM", 1)
