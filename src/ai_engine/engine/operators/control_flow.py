@@ -104,3 +104,21 @@ def sequence_map(xp, input_sequence, *additional, body, outer_scope):
         for k, out in enumerate(body(args, outer_scope)):
             results[k].append(out)
     return tuple(results)
+
+
+@register("Scan", since=8, outer_scope=True)
+def scan_8(xp, sequence_lens=None, *inputs, body, num_scan_inputs, directions=None,
+           outer_scope):
+    """Scan-8: like Scan-9 but every input has a leading batch axis, scanned per batch item
+    (axis 1 is the sequence), and ``sequence_lens`` may stop items early."""
+    n_state = len(inputs) - num_scan_inputs
+    batch = inputs[0].shape[0] if inputs else 0
+    lens = None if sequence_lens is None else np.asarray(sequence_lens).reshape(-1)
+    per_item = []
+    for b in range(batch):
+        item = [x[b] for x in inputs]
+        if lens is not None:
+            item = item[:n_state] + [x[:int(lens[b])] for x in item[n_state:]]
+        per_item.append(scan(xp, *item, body=body, num_scan_inputs=num_scan_inputs,
+                             scan_input_directions=directions, outer_scope=outer_scope))
+    return tuple(xp.stack([item[k] for item in per_item]) for k in range(len(per_item[0])))
