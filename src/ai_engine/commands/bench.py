@@ -17,6 +17,8 @@ def add_bench(sub) -> None:
     p.add_argument("model", nargs="?", help="path of an .onnx model (demo model if omitted)")
     p.add_argument("--runs", type=int, default=50, help="timed runs per engine")
     p.add_argument("--batch", type=int, default=1, help="size of symbolic dimensions")
+    p.add_argument("--shape", action="append", default=[], metavar="NAME=D1xD2...",
+                   help="concrete shape of an input, e.g. tokens=1x128 (repeatable)")
     p.add_argument("--threads", type=int, default=0, help="intra-op threads (0: default)")
     p.add_argument("--no-ort", action="store_true", help="do not compare with onnxruntime")
     p.add_argument("--profile", action="store_true", help="per-op-type time table")
@@ -40,8 +42,9 @@ def bench_command(args) -> int:
     path = args.model or demo.MODEL_PATH
     opts = ai_engine.SessionOptions(intra_op_num_threads=args.threads)
     session = ai_engine.InferenceSession(path, sess_options=opts)
+    shapes = _parse_shapes(args.shape)
     for v in session.graph.inputs:
-        v.shape = concrete_shape(v.shape, args.batch)
+        v.shape = shapes.get(v.name) or concrete_shape(v.shape, args.batch)
     feeds = random_feeds(session.graph.inputs)
     ort_session = None if args.no_ort else _ort_session(path, args.threads)
     engines = [("ai-engine", lambda: session.run(None, feeds))]
@@ -66,6 +69,20 @@ def bench_command(args) -> int:
     if args.profile:
         _print_profile(path, feeds, opts)
     return 0
+
+
+def _parse_shapes(specs: list[str]) -> dict[str, tuple[int, ...]]:
+    shapes = {}
+    for spec in specs:
+        name, sep, dims = spec.partition("=")
+        try:
+            shapes[name] = tuple(int(d) for d in dims.lower().split("x"))
+        except ValueError:
+            raise ValueError(f"--shape {spec!r}: expected NAME=D1xD2..., e.g. x=1x3x224x224") \
+                from None
+        if not sep or not name:
+            raise ValueError(f"--shape {spec!r}: expected NAME=D1xD2...")
+    return shapes
 
 
 def _ort_session(path: str, threads: int):
