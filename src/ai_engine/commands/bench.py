@@ -37,15 +37,13 @@ def _time_runs(fn, runs: int, block: int = 5) -> list[float]:
 def bench_command(args) -> int:
     import ai_engine
     from ai_engine import demo
-    from ai_engine.commands.feeds import concrete_shape, random_feeds
+    from ai_engine.commands.feeds import random_feeds
 
     path = args.model or demo.MODEL_PATH
     opts = ai_engine.SessionOptions(intra_op_num_threads=args.threads)
     session = ai_engine.InferenceSession(path, sess_options=opts)
-    shapes = _parse_shapes(args.shape)
-    for v in session.graph.inputs:
-        v.shape = shapes.get(v.name) or concrete_shape(v.shape, args.batch)
-    feeds = random_feeds(session.graph.inputs)
+    feeds = random_feeds(session.graph.inputs, shapes=_parse_shapes(args.shape),
+                         default_dim=args.batch)
     ort_session = None if args.no_ort else _ort_session(path, args.threads)
     engines = [("ai-engine", lambda: session.run(None, feeds))]
     if ort_session is not None:

@@ -31,15 +31,17 @@ def concrete_shape(shape, default_dim: int = 1) -> tuple[int, ...]:
     return tuple(d if isinstance(d, int) and d > 0 else default_dim for d in (shape or ()))
 
 
-def random_feeds(graph_inputs, seed: int = 0) -> dict[str, np.ndarray]:
-    """Random data of each input's declared dtype and shape (symbolic dims become 1)."""
+def random_feeds(graph_inputs, seed: int = 0, shapes: dict | None = None,
+                 default_dim: int = 1) -> dict[str, np.ndarray]:
+    """Random data of each input's declared dtype and shape; ``shapes`` overrides an input's
+    shape, and symbolic dims become ``default_dim``."""
     rng = np.random.default_rng(seed)
     feeds = {}
     for v in graph_inputs:
         if v.kind != "tensor" or not v.elem_type:
             raise InvalidInputError(f"input {v.name!r} is a {v.kind}; give it with --input")
         dtype = dtypes.to_numpy(v.elem_type)
-        shape = concrete_shape(v.shape)
+        shape = (shapes or {}).get(v.name) or concrete_shape(v.shape, default_dim)
         if dtype == np.bool_:
             feeds[v.name] = rng.random(shape) > 0.5
         elif dtype.kind in "iu":
