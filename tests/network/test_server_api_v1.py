@@ -59,3 +59,15 @@ def test_v1_errors(demo):
                    json={"model": "digits",
                          "inputs": {"pixels": {"data": [1] * 64, "dtype": "int8"}}})
     assert r.status_code == 400 and "expects datatype FP32" in r.json()["error"]
+
+
+def test_v1_accepts_json_sent_as_curl_form_data(demo):
+    """``curl -d '{...}'`` labels JSON as a form; the seed's curl examples must still work."""
+    import json
+
+    pixels, labels = samples()
+    body = json.dumps({"model": "digits", "inputs": {"pixels": pixels[:1].tolist()}})
+    r = httpx.post(demo.url + "/api/v1/infer", content=body,
+                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200, r.text
+    assert r.json()["outputs"]["label"]["data"] == [int(labels[0])]

@@ -22,7 +22,8 @@ from ai_engine.demo import MODEL_PATH
 from ai_engine.errors import EngineError
 from ai_engine.network import api_v1, kserve_v2, metrics
 from ai_engine.network.dataplane import DataPlane
-from ai_engine.network.http_util import ClientDisconnected, error_response, json_response
+from ai_engine.network.http_util import (ClientDisconnected, JsonByDefaultMiddleware,
+                                        error_response, json_response)
 from ai_engine.network.repository import ModelRepository
 from ai_engine.network.settings import Settings
 from ai_engine.privacy import ApiKeyMiddleware, BodyLimitMiddleware
@@ -77,7 +78,7 @@ def create_app(settings: Settings | None = None):
                         media_type=metrics.CONTENT_TYPE)
 
     _install_error_handlers(app)
-    wrapped = BodyLimitMiddleware(app, settings.max_body_bytes)
+    wrapped = BodyLimitMiddleware(JsonByDefaultMiddleware(app), settings.max_body_bytes)
     return ApiKeyMiddleware(wrapped, settings.all_api_keys())
 
 

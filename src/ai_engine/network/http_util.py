@@ -76,3 +76,22 @@ async def unless_disconnected(request: Request, coro):
             pass
         raise ClientDisconnected()
     return work.result()
+
+
+class JsonByDefaultMiddleware:
+    """Treat ``/api/v1`` request bodies as JSON whatever their Content-Type says.
+
+    ``curl -d '{...}'`` sends ``application/x-www-form-urlencoded``; the seed's examples use
+    plain curl, so the JSON API must not answer those with a validation error.
+    """
+
+    def __init__(self, app, prefix: str = "/api/v1"):
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix) \
+                and scope["method"] in ("POST", "PUT", "PATCH"):
+            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+            scope = dict(scope, headers=headers + [(b"content-type", b"application/json")])
+        await self.app(scope, receive, send)
