@@ -27,3 +27,20 @@ def single_node_model(op_type, input_arrays: dict, outputs=("y",), opset=17, **a
     node = helper.make_node(op_type, list(input_arrays), list(outputs), **attrs)
     outs = [helper.make_empty_tensor_value_info(o) for o in outputs]
     return make_model([node], inputs, outs, opset=opset)
+
+
+def one_node_model(op, feeds: dict, outputs, opset: int, attrs: dict, domain: str = ""):
+    """A model of one ``op`` node whose inputs are ``feeds``' names, dtypes and shapes.
+
+    A feed named ``""`` is an omitted optional input; outputs are declared by name only
+    (onnxruntime rejects an undefined output type).
+    """
+    from onnx import ValueInfoProto
+
+    node = helper.make_node(op, list(feeds), list(outputs), domain=domain, **attrs)
+    graph = helper.make_graph(
+        [node], op,
+        [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
+         for n, a in feeds.items() if n],
+        [ValueInfoProto(name=o) for o in outputs])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid(domain, opset)])

@@ -9,17 +9,12 @@ from onnx import ValueInfoProto, helper
 
 from ai_engine import InferenceSession
 
+from builders import one_node_model
+
 rng = np.random.default_rng(7)
 
 
-def _model(op, feeds, outputs, opset, attrs):
-    node = helper.make_node(op, list(feeds), list(outputs), **attrs)
-    graph = helper.make_graph(
-        [node], op,
-        [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
-         for n, a in feeds.items() if n],
-        [ValueInfoProto(name=o) for o in outputs])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+_model = one_node_model
 
 
 def run(op, feeds, outputs=("y",), opset=17, **attrs):

@@ -11,19 +11,14 @@ from onnx import TensorProto, ValueInfoProto, helper, numpy_helper
 from ai_engine import InferenceSession
 from ai_engine.errors import EngineError
 
+from builders import one_node_model
+
 rng = np.random.default_rng(7)
 I64 = np.int64
 INT64_MAX, INT64_MIN = np.iinfo(np.int64).max, np.iinfo(np.int64).min
 
 
-def _model(op, feeds, outputs, opset, attrs):
-    node = helper.make_node(op, list(feeds), list(outputs), **attrs)
-    graph = helper.make_graph(
-        [node], op,
-        [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
-         for n, a in feeds.items() if n],
-        [ValueInfoProto(name=o) for o in outputs])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+_model = one_node_model
 
 
 def run(op, feeds: dict, outputs=("y",), opset=21, **attrs):
