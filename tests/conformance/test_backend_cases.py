@@ -17,8 +17,13 @@ _MODEL_CASES = conformance.model_cases()
 def _params(cases):
     for name in sorted(cases):
         marks = []
-        if name in _EXPECTED:
-            marks.append(pytest.mark.xfail(reason=_EXPECTED[name], strict=True))
+        reason = _EXPECTED.get(name)
+        if reason and reason.startswith("random output"):
+            # A random draw may match the stored draw by chance (~2% a case): a strict xfail
+            # would flake, so these are skipped; shapes/dtypes are unit-tested instead.
+            marks.append(pytest.mark.skip(reason=reason))
+        elif reason:
+            marks.append(pytest.mark.xfail(reason=reason, strict=True))
         yield pytest.param(name, marks=marks, id=name)
 
 

@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from ai_engine.engine.binding import bind
+from ai_engine.engine.codegen import GeneratedRun
 from ai_engine.engine.graph import Graph, Node
 from ai_engine.errors import EngineError, KernelError
 from ai_engine.memory.liveness import release_points
@@ -94,6 +95,8 @@ class Plan:
                       for (fn, ins, outs, kw), fr in zip(steps, frees)]
         self.template = template
         self.slot_of = slot_of
+        self._generated = GeneratedRun(self.steps, self.input_slots, self.output_slots,
+                                       template, _NONE_SLOT, xp)
 
     def _prepare(self, node: Node):
         op, kwargs = bind(node)
@@ -111,27 +114,17 @@ class Plan:
     # -- running --------------------------------------------------------------------------
     def run(self, inputs: list) -> list:
         """Run with ``inputs`` in the order of ``input_slots``; returns the graph outputs."""
-        slots = self.template.copy()
-        for s, value in zip(self.input_slots, inputs):
-            slots[s] = value
-        xp = self.xp
-        k = 0
         try:
             with _QUIET_FLOATS():
-                for k, (fn, ins, outs, kwargs, frees) in enumerate(self.steps):
-                    result = fn(xp, *[slots[i] for i in ins], **kwargs)
-                    if type(outs) is int:
-                        if type(result) is tuple:
-                            result = result[0]
-                        slots[outs] = result if not isinstance(result, np.generic) \
-                            else np.asarray(result)
-                    else:
-                        self._store_many(slots, outs, result)
-                    for f in frees:
-                        slots[f] = None
+                return self._generated.run(inputs)
         except Exception as exc:
-            raise self._kernel_error(k, slots, exc) from exc
-        return [slots[s] for s in self.output_slots]
+            found = self._generated.failed_step(exc.__traceback__)
+            if found is None:
+                raise
+            k, frame = found
+            values = [frame.get(n) if n != "None" else None
+                      for n in self._generated.input_names[k]]
+            raise self._kernel_error(k, values, exc) from exc
 
     @staticmethod
     def _store_many(slots, outs, result):
@@ -172,20 +165,19 @@ class Plan:
                     tracker.release(owned_bytes(slots[f]))
                     slots[f] = None
         except Exception as exc:
-            raise self._kernel_error(k, slots, exc) from exc
+            raise self._kernel_error(k, [slots[i] for i in self.steps[k][1]], exc) from exc
         finally:
             quiet.__exit__(None, None, None)
         return [slots[s] for s in self.output_slots]
 
-    def _kernel_error(self, k: int, slots: list, exc: Exception) -> Exception:
+    def _kernel_error(self, k: int, inputs: list, exc: Exception) -> Exception:
         if k >= len(self.nodes):
             return exc
         node = self.nodes[k]
         if isinstance(exc, EngineError) and not isinstance(exc, KernelError):
             return exc
         shapes = []
-        for i in self.steps[k][1]:
-            v = slots[i]
+        for v in inputs:
             shapes.append(f"{getattr(v, 'dtype', type(v).__name__)}{list(v.shape)}"
                           if hasattr(v, "shape") else repr(type(v).__name__))
         inputs = ", ".join(shapes)
