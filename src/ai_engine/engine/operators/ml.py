@@ -22,15 +22,15 @@ def _is_str(x) -> bool:
     return isinstance(x, np.ndarray) and x.dtype.kind in "OUS"
 
 
+def _host(a):
+    """A NumPy copy of a NumPy or CuPy array (string results are built on the host)."""
+    return a.get() if hasattr(a, "get") else np.asarray(a)
+
+
 def _obj(items, shape):
     out = np.empty(len(items), dtype=object)
     out[:] = items
     return out.reshape(shape)
-
-
-def _float_in(xp, x):
-    """ML ops compute in float32 unless the input is double (their outputs are tensor(float))."""
-    return x if x.dtype == np.float64 else x.astype(np.float32)
 
 
 # --------------------------------------------------------------------------- post transforms
@@ -141,7 +141,7 @@ def _lookup_index(xp, x, keys):
     if _is_str(x) or (isinstance(keys, np.ndarray) and keys.dtype == object):
         table = {k: i for i, k in enumerate(keys.tolist() if isinstance(keys, np.ndarray)
                                             else keys)}
-        flat = np.asarray(x).reshape(-1).tolist()
+        flat = _host(x).reshape(-1).tolist()
         return np.array([table.get(v, -1) for v in flat], dtype=np.int64).reshape(x.shape)
     keys = np.asarray(keys)
     # Deduplicate keeping the last occurrence: unique() on the reversed keys keeps the first.
@@ -169,7 +169,7 @@ def _map(xp, x, keys, values, default, out_dtype):
     idx = _lookup_index(xp, x, keys)
     if out_dtype == object:
         table = list(values) + [default]
-        idx = np.asarray(idx)
+        idx = _host(idx)
         return _obj([table[i] for i in idx.reshape(-1).tolist()], idx.shape)
     table = xp.asarray(np.append(np.asarray(values, dtype=out_dtype),
                                  np.asarray(default, dtype=out_dtype)))
@@ -182,7 +182,7 @@ def label_encoder_1(xp, x, *, classes_strings=None, default_int64=-1, default_st
     classes = list(classes_strings or ())
     if _is_str(x):
         return xp.asarray(_map(xp, x, classes, range(len(classes)), default_int64, np.int64))
-    idx = np.asarray(x).astype(np.int64)
+    idx = _host(x).astype(np.int64)
     ok = (idx >= 0) & (idx < len(classes))
     table = classes + [default_string]
     flat = np.where(ok, idx, len(classes)).reshape(-1).tolist()
@@ -311,11 +311,11 @@ def linear_classifier(xp, x, *, coefficients, classlabels_ints=None, classlabels
         two = labels_list is not None and len(labels_list) == 2
         pos, neg = (labels_list[1], labels_list[0]) if two else (
             ("1", "0") if use_str else (1, 0))
-        pick = np.asarray(s[:, 0] > 0)
         if use_str:
+            pick = _host(s[:, 0] > 0)
             labels = _obj(np.where(pick, pos, neg).tolist(), pick.shape)
         else:
-            labels = xp.where(xp.asarray(pick), pos, neg).astype(np.int64)
+            labels = xp.where(s[:, 0] > 0, pos, neg).astype(np.int64)
         if two:
             # onnxruntime: transform the single score, then [1 - t, t].
             t = post_transform_scores(xp, s[:, :1], post_transform)
@@ -326,7 +326,7 @@ def linear_classifier(xp, x, *, coefficients, classlabels_ints=None, classlabels
     if labels_list is None:
         labels = best.astype(np.int64)
     elif use_str:
-        labels = _obj([labels_list[i] for i in np.asarray(best).tolist()], best.shape)
+        labels = _obj([labels_list[i] for i in _host(best).tolist()], best.shape)
     else:
         labels = xp.asarray(np.asarray(labels_list, dtype=np.int64))[best]
     return labels, post_transform_scores(xp, s, post_transform).astype(np.float32)

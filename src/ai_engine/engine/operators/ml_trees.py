@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ai_engine.engine.operators.ml import ML_DOMAIN, _obj, post_transform_scores
+from ai_engine.engine.operators.ml import ML_DOMAIN, _host, _obj, post_transform_scores
 from ai_engine.engine.registry import register
 
 _LEQ, _LT, _GTE, _GT, _EQ, _NEQ, _MEMBER = range(7)
 _MODE_NAMES = {"BRANCH_LEQ": 0, "BRANCH_LT": 1, "BRANCH_GTE": 2, "BRANCH_GT": 3,
                "BRANCH_EQ": 4, "BRANCH_NEQ": 5}
+_COMPARE = (np.less_equal, np.less, np.greater_equal, np.greater, np.equal, np.not_equal)
 _AGG = ("AVERAGE", "SUM", "MIN", "MAX")
 _POST = ("NONE", "SOFTMAX", "LOGISTIC", "SOFTMAX_ZERO", "PROBIT")
 
@@ -45,6 +46,8 @@ class _Forest:
         self.n_leaves = n_leaves
         # BRANCH_MEMBER sets: one NaN-padded row per member node, indexed by set_row[node].
         self.sets = sets
+        modes = np.unique(self.mode)
+        self.single_mode = int(modes[0]) if len(modes) == 1 and modes[0] != _MEMBER else None
 
     def leaves(self, xp, x):
         """The leaf reached by every (sample, tree): int64 [N, n_trees]."""
@@ -66,9 +69,12 @@ class _Forest:
                 return out.reshape(n, t)
             v = xf[pos // t, feature[node]]
             thr, m = split[node], mode[node]
-            cond = xp.where(m == _LEQ, v <= thr, xp.where(m == _LT, v < thr,
-                   xp.where(m == _GTE, v >= thr, xp.where(m == _GT, v > thr,
-                   xp.where(m == _EQ, v == thr, v != thr)))))
+            if self.single_mode is not None:   # the usual case (all BRANCH_LEQ): one compare
+                cond = _COMPARE[self.single_mode](v, thr)
+            else:
+                cond = xp.where(m == _LEQ, v <= thr, xp.where(m == _LT, v < thr,
+                       xp.where(m == _GTE, v >= thr, xp.where(m == _GT, v > thr,
+                       xp.where(m == _EQ, v == thr, v != thr)))))
             if self.sets is not None:
                 mem = m == _MEMBER
                 if bool(mem.any()):
@@ -241,7 +247,7 @@ def tree_ensemble_regressor(xp, x, *, aggregate_function="SUM", base_values=None
     """TreeEnsembleRegressor-3: https://onnx.ai/onnx/operators/onnx_aionnxml_TreeEnsembleRegressor.html
 
     Output float32 ``[N, n_targets]``. ``base_values`` are added per target (or one value to
-    all); a MIN/MAX target that no leaf voted for is just its base value."""
+    all); a target that no leaf voted for scores 0, as in onnxruntime."""
     if aggregate_function not in _AGG:
         raise ValueError(f"TreeEnsembleRegressor: unknown aggregate_function "
                          f"{aggregate_function!r}")
@@ -252,10 +258,11 @@ def tree_ensemble_regressor(xp, x, *, aggregate_function="SUM", base_values=None
                             target_treeids, target_nodeids, target_ids,
                             _pick(target_weights, target_weights_as_tensor))
     n_targets = n_targets or (int(max(target_ids)) + 1 if target_ids else 1)
-    s, _ = forest.scores(xp, _as_2d(x), n_targets, aggregate_function)
+    s, has = forest.scores(xp, _as_2d(x), n_targets, aggregate_function)
     base = _pick(base_values, base_values_as_tensor)
     if base:
-        s = s + xp.asarray(base, dtype=np.float64)
+        # onnxruntime leaves a target that no leaf voted for at 0, without its base value.
+        s = xp.where(has, s + xp.asarray(base, dtype=np.float64), 0.0)
     return post_transform_scores(xp, s, post_transform).astype(np.float32)
 
 
@@ -296,7 +303,8 @@ def tree_ensemble_classifier(xp, x, *, base_values=None, base_values_as_tensor=N
     plus ``base_values``, the label of the best class that got a vote, then post_transform.
     Two classes whose weights all go to one class id ("binary") follow onnxruntime: the
     label is the second class when the score exceeds 0.5 (all weights >= 0) or 0, and the
-    scores become ``[1 - t, t]`` with t the transformed score."""
+    scores become ``[1 - p, p]`` with LOGISTIC, else ``[1 - s, s]`` (all weights >= 0) or
+    ``[-s, s]``."""
     labels = list(classlabels_strings or classlabels_int64s or ())
     if not labels:
         raise ValueError("TreeEnsembleClassifier: classlabels_strings or classlabels_int64s "
@@ -323,11 +331,15 @@ def tree_ensemble_classifier(xp, x, *, base_values=None, base_values_as_tensor=N
         v = s[:, col] + (base[col] if len(base) == n_cls else base[0] if base else 0.0)
         positive = all(w >= 0 for w in weights)
         best = (v > (0.5 if positive else 0.0)).astype(np.int64)
-        # onnxruntime: transform the single score, then [1 - t, t].
-        t = post_transform_scores(xp, v[:, None], post_transform)[:, 0]
-        out = xp.stack([1 - t, t], axis=1)
+        # As onnxruntime: LOGISTIC gives [1 - p, p]; other transforms are not applied and
+        # the scores are [1 - s, s] (weights all >= 0, s a probability) or [-s, s].
+        if post_transform in ("LOGISTIC", "PROBIT"):
+            t = post_transform_scores(xp, v[:, None], post_transform)[:, 0]
+            out = xp.stack([1 - t, t], axis=1)
+        else:
+            out = xp.stack([1 - v if positive else -v, v], axis=1)
     if classlabels_strings:
-        y = _obj([labels[i] for i in np.asarray(best).tolist()], best.shape)
+        y = _obj([labels[i] for i in _host(best).tolist()], best.shape)
     else:
         y = xp.asarray(np.asarray(labels, dtype=np.int64))[best]
     return y, out.astype(np.float32)
