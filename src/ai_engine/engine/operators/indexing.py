@@ -105,6 +105,14 @@ def gather(xp, data, indices, *, axis=0):
     earlier models never rely on them failing).
     """
     axis = normalize_axis(axis, data.ndim, "Gather")
+    if indices.ndim == 0:
+        # One index (Q/K/V splits, shape arithmetic): a view by basic indexing, no copy and
+        # none of the vectorized range checks' overhead.
+        i, dim = int(indices), data.shape[axis]
+        if not -dim <= i < dim:
+            raise ValueError(f"Gather: index {i} is out of range for axis {axis} of size {dim} "
+                             f"(valid range [{-dim}, {dim - 1}])")
+        return data[(slice(None),) * axis + (i,)]
     idx = normalize_indices(xp, indices, data.shape[axis], "Gather", f"axis {axis}")
     return xp.take(data, idx, axis=axis)
 
