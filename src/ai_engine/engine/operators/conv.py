@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 
 from ai_engine.engine.registry import register
 
@@ -127,6 +128,18 @@ def _bias_shape(b, nd):
 def conv(xp, x, w, b=None, *, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None,
          pads=None, strides=None):
     """Conv-1..22: https://onnx.ai/onnx/operators/onnx__Conv.html"""
+    if x.ndim == 4 and x.dtype == w.dtype == np.float32 and xp is np:
+        # float32 2-D: the BLAS-accumulating paths of fused.py (weights to OHWI once).
+        from .fused import fast_conv, ohwi_cached
+
+        if kernel_shape and tuple(kernel_shape) != tuple(w.shape[2:]):
+            raise ValueError(f"Conv: kernel_shape {tuple(kernel_shape)} != W spatial shape "
+                             f"{tuple(w.shape[2:])}")
+        y = fast_conv(xp, x, ohwi_cached(w), b, None, auto_pad=auto_pad,
+                      dilations=dilations, group=group, pads=pads, strides=strides,
+                      act=("", 0.0, None, None))
+        if y is not None:
+            return y
     cdt = compute_dtype(x.dtype)
     y = conv_forward(xp, x.astype(cdt, copy=False), w.astype(cdt, copy=False),
                      auto_pad=auto_pad, dilations=dilations, group=group,

@@ -10,14 +10,20 @@ from __future__ import annotations
 from ai_engine.engine.graph import Graph
 from ai_engine.engine.optimizer.constant_folding import fold_constants
 from ai_engine.engine.optimizer.dead_code import eliminate_dead_code
+from ai_engine.engine.optimizer.fuse_conv_activation import fuse_conv_activation
+from ai_engine.engine.optimizer.fuse_attention import fuse_attention
 from ai_engine.engine.optimizer.fuse_conv_bn import fuse_conv_bn
+from ai_engine.engine.optimizer.fuse_gelu import fuse_gelu
+from ai_engine.engine.optimizer.fuse_matmul_add import fuse_matmul_add
 from ai_engine.engine.optimizer.identity import eliminate_identity
+from ai_engine.engine.optimizer.shape_folding import fold_shapes
 from ai_engine.errors import EngineError, PassError
 
 # Levels follow onnxruntime's GraphOptimizationLevel: 0 disables all, 1 is basic
 # (semantics-preserving rewrites), 2 extended, 99 all.
 BASIC_PASSES = (eliminate_identity, fold_constants, eliminate_dead_code)
-EXTENDED_PASSES = BASIC_PASSES + (fuse_conv_bn,)
+EXTENDED_PASSES = BASIC_PASSES + (fuse_conv_bn, fuse_conv_activation, fold_shapes, fuse_gelu,
+                                  fuse_attention, fuse_matmul_add)
 LEVELS = {0: (), 1: BASIC_PASSES, 2: EXTENDED_PASSES, 99: EXTENDED_PASSES}
 
 MAX_ROUNDS = 4
