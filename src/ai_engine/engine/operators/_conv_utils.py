@@ -8,6 +8,7 @@ See https://onnx.ai/onnx/operators/onnx__Conv.html and .../onnx__MaxPool.html fo
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
@@ -208,13 +209,17 @@ def _find_thread_control(lib):
 class single_thread:
     """Run the enclosed BLAS calls on one thread: below a few MFLOP per call the hand-off to
     the second thread costs more than it saves, and on a busy machine far more (a thread that
-    is not scheduled stalls every call). Restores the previous count."""
+    is not scheduled stalls every call). Restores the previous count.
+
+    Only when this is the process's only Python thread: OpenBLAS's thread count is
+    process-wide and changing it while another thread is inside a BLAS call is not safe, so a
+    server (worker threads) never toggles it."""
 
     __slots__ = ("prev",)
 
     def __enter__(self):
         self.prev = None
-        if _THREADS is not None:
+        if _THREADS is not None and threading.active_count() == 1:
             n = _THREADS[0]()
             if n > 1:
                 self.prev = n
