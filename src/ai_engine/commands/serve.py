@@ -17,6 +17,8 @@ def add_serve(sub) -> None:
     p.add_argument("--port", type=int, default=None, help="port (default 8080)")
     p.add_argument("--threads", "--workers", dest="threads", type=int, default=None,
                    help="inference worker threads (default: CPU count)")
+    p.add_argument("--intra-op-threads", type=int, default=None,
+                   help="BLAS threads per inference (default: CPU count / worker threads)")
     p.add_argument("--api-key", action="append", default=None, metavar="KEY",
                    help="require this API key (Bearer or X-API-Key); repeatable")
     p.add_argument("--api-keys-file", metavar="FILE", help="file of API keys, one a line")

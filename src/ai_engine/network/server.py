@@ -14,6 +14,7 @@ def settings_from_args(args) -> Settings:
         model_repository=getattr(args, "model_repository", None),
         host=getattr(args, "host", None), port=getattr(args, "port", None),
         threads=getattr(args, "threads", None),
+        intra_op_threads=getattr(args, "intra_op_threads", None),
         api_keys=tuple(keys) if keys else None,
         api_keys_file=getattr(args, "api_keys_file", None),
         max_body_bytes=getattr(args, "max_body_bytes", None),
@@ -28,7 +29,10 @@ def main(args) -> int:
 
     from ai_engine.network.app import create_app
 
+    from threadpoolctl import threadpool_limits
+
     settings = settings_from_args(args)
+    threadpool_limits(limits=settings.blas_threads(), user_api="blas")
     app = create_app(settings)
     config = uvicorn.Config(app, host=settings.host, port=settings.port,
                             log_level=settings.log_level, lifespan="on",
