@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from onnx import ValueInfoProto, helper
 
 from ai_engine import InferenceSession
 from ai_engine.errors import EngineError

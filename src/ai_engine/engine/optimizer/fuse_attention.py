@@ -50,7 +50,7 @@ def _match(sm: Node, outputs):
     p = v.producer
     if p is not None and not p.domain and p.op_type == "Add" and id(v) not in outputs:
         a, b = p.inputs[:2]
-        pa, pb = a.producer, b.producer
+        pa = a.producer
         s_in = a if pa is not None and pa.op_type in ("MatMul", "Mul", "Div") else b
         mask = other_input(p, s_in)
         if mask is None or len(s_in.uses) != 1:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ai_engine.engine.graph import Graph, Node, Value
+from ai_engine.engine.graph import Graph, Node
 from ai_engine.engine.optimizer.constant_folding import fold_constants
 from ai_engine.engine.optimizer.dead_code import eliminate_dead_code
 
