@@ -35,3 +35,14 @@ def test_matches_onnxruntime(name, batch, opt_level):
     (want,) = peer.run(None, feeds)
     assert got.dtype == want.dtype and got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("name", ["tiny_resnet", "tiny_mobilenet", "transformer_encoder"])
+def test_results_survive_the_next_run(name):
+    """Kernels reuse scratch buffers between runs: an output must never be one of them."""
+    session = InferenceSession(os.path.join(DATA, f"{name}.onnx"))
+    (first,) = session.run(None, _feeds(name, 1, np.random.default_rng(1)))
+    kept = first.copy()
+    (second,) = session.run(None, _feeds(name, 1, np.random.default_rng(2)))
+    np.testing.assert_array_equal(first, kept)
+    assert not np.array_equal(first, second)
