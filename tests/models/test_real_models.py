@@ -46,3 +46,18 @@ def test_results_survive_the_next_run(name):
     (second,) = session.run(None, _feeds(name, 1, np.random.default_rng(2)))
     np.testing.assert_array_equal(first, kept)
     assert not np.array_equal(first, second)
+
+
+@pytest.mark.parametrize("name", ["tiny_resnet", "transformer_encoder"])
+def test_one_session_many_threads(name):
+    """The server runs one session from several worker threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    session = InferenceSession(os.path.join(DATA, f"{name}.onnx"))
+    feeds = [_feeds(name, 1 + i % 2, np.random.default_rng(i)) for i in range(8)]
+    expected = [session.run(None, f)[0] for f in feeds]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            got = list(pool.map(lambda f: session.run(None, f)[0], feeds))
+            for g, e in zip(got, expected):
+                np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-6)
