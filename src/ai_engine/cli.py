@@ -45,6 +45,9 @@ def main(argv=None) -> int:
         args = parser.parse_args(["run"])
     try:
         return args.handler(args) or 0
+    except BrokenPipeError:  # `ai-engine inspect m.onnx | head`: the reader left, not an error
+        sys.stderr.close()
+        return 0
     except (EngineError, OSError, ValueError) as exc:
         print(f"ai-engine: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
