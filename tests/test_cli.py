@@ -73,3 +73,14 @@ class _no_raise:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_simple_inference_example_runs():
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, os.path.join(root, "examples", "simple_inference.py")],
+                         capture_output=True, text=True, check=True).stdout
+    assert "accuracy on 16 samples" in out
