@@ -117,13 +117,15 @@ def _slice(data, starts, ends, axes, steps):
             raise ValueError("Slice: step 0")
         start = start + dim if start < 0 else start
         end = end + dim if end < 0 else end
-        # The spec clamps to [0, dim] for positive steps and [-1, dim - 1] for negative ones;
-        # a Python slice reads -1 as "the last element", so -1 becomes None ("before 0").
+        # The spec clamps starts to [0, dim] for positive steps and to [0, dim - 1] for
+        # negative ones, ends to [0, dim] and [-1, dim - 1]; a Python slice reads an end of -1
+        # as "the last element", so it becomes None ("through element 0").
         if step > 0:
             start, end = min(max(start, 0), dim), min(max(end, 0), dim)
+        elif dim == 0:
+            start, end = 0, 0
         else:
-            start, end = min(max(start, -1), dim - 1), min(max(end, -1), dim - 1)
-            start = None if start < 0 else start
+            start, end = min(max(start, 0), dim - 1), min(max(end, -1), dim - 1)
             end = None if end < 0 else end
         index[axis] = slice(start, end, step)
     return data[tuple(index)]
