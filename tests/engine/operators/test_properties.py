@@ -102,3 +102,96 @@ def test_integer_div_and_mod(dtype, shapes, seed):
     b = np.asarray(rng.integers(1, 9, shapes[1]) * rng.choice([-1, 1], shapes[1]), dtype)
     _assert_same(*_both("Div", {"a": a, "b": b}))
     _assert_same(*_both("Mod", {"a": a, "b": b}))
+
+
+@st.composite
+def conv_case(draw):
+    group = draw(st.sampled_from([1, 1, 2, 4]))
+    cin = group * draw(st.integers(1, 3))
+    cout = group * draw(st.integers(1, 3))
+    if draw(st.booleans()) and group == 1:
+        group = cin = cout = draw(st.sampled_from([4, 8]))  # depthwise
+    k = draw(st.lists(st.integers(1, 4), min_size=2, max_size=2))
+    strides = draw(st.lists(st.integers(1, 3), min_size=2, max_size=2))
+    dil = draw(st.lists(st.integers(1, 2), min_size=2, max_size=2))
+    pads = draw(st.lists(st.integers(0, 2), min_size=4, max_size=4))
+    size = [draw(st.integers(max(1, (kk - 1) * d + 1 - p0 - p1), 20))
+            for kk, d, p0, p1 in zip(k, dil, pads[:2], pads[2:])]
+    batch = draw(st.integers(1, 2))
+    return dict(x=(batch, cin) + tuple(size), w=(cout, cin // group) + tuple(k), group=group,
+                strides=strides, dilations=dil, pads=pads, bias=draw(st.booleans()),
+                act=draw(st.sampled_from([None, "Relu", "LeakyRelu"])))
+
+
+@SETTINGS
+@given(case=conv_case(), seed=st.integers(0, 2**16))
+def test_conv_with_fusion(case, seed):
+    """Conv (+ bias, + activation: the optimizer turns it into FusedConv) against ORT."""
+    from onnx import helper
+
+    from builders import make_model, tensor_info
+
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(case["x"]).astype(np.float32)
+    inits = {"w": rng.standard_normal(case["w"]).astype(np.float32)}
+    conv_in = ["x", "w"]
+    if case["bias"]:
+        inits["b"] = rng.standard_normal(case["w"][0]).astype(np.float32)
+        conv_in.append("b")
+    nodes = [helper.make_node("Conv", conv_in, ["c" if case["act"] else "y"],
+                              group=case["group"], strides=case["strides"],
+                              dilations=case["dilations"], pads=case["pads"])]
+    if case["act"]:
+        nodes.append(helper.make_node(case["act"], ["c"], ["y"]))
+    model = make_model(nodes, [tensor_info("x", shape=list(case["x"]))], [tensor_info("y")],
+                       initializers=inits)
+    ours = InferenceSession(model).run(None, {"x": x})[0]
+    peer = ort.InferenceSession(model.SerializeToString(),
+                                providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    assert ours.shape == peer.shape
+    np.testing.assert_allclose(ours, peer, rtol=1e-4, atol=1e-4)
+
+
+@SETTINGS
+@given(shape=st.lists(st.integers(3, 12), min_size=2, max_size=2),
+       k=st.lists(st.integers(1, 3), min_size=2, max_size=2),
+       strides=st.lists(st.integers(1, 3), min_size=2, max_size=2),
+       pads=st.lists(st.integers(0, 1), min_size=4, max_size=4),
+       ceil_mode=st.integers(0, 1), op=st.sampled_from(["MaxPool", "AveragePool"]),
+       count_include_pad=st.integers(0, 1))
+def test_pooling(shape, k, strides, pads, ceil_mode, op, count_include_pad):
+    pads = [min(p, kk - 1) for p, kk in zip(pads, k + k)]  # pads must be < kernel
+    x = np.random.default_rng(0).standard_normal([1, 2] + shape).astype(np.float32)
+    attrs = dict(kernel_shape=k, strides=strides, pads=pads, ceil_mode=ceil_mode)
+    if op == "AveragePool":
+        attrs["count_include_pad"] = count_include_pad
+    _assert_same(*_both(op, {"x": x}, **attrs))
+
+
+@SETTINGS
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+       mode=st.sampled_from(["constant", "reflect", "edge", "wrap"]), data=st.data())
+def test_pad(shape, mode, data):
+    rank = len(shape)
+    limit = [d - 1 if mode == "reflect" else d for d in shape]  # reflect needs pad < dim
+    before = [data.draw(st.integers(0, lim)) for lim in limit]
+    after = [data.draw(st.integers(0, lim)) for lim in limit]
+    x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    feeds = {"x": x, "pads": np.array(before + after, np.int64)}
+    _assert_same(*_both("Pad", feeds, mode=mode))
+    assert rank == x.ndim
+
+
+@SETTINGS
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4), data=st.data())
+def test_gather(shape, data):
+    rank = len(shape)
+    axis = data.draw(st.integers(-rank, rank - 1))
+    dim = shape[axis]
+    idx_shape = data.draw(st.lists(st.integers(1, 3), max_size=2))
+    idx = np.array(data.draw(st.lists(st.integers(-dim, dim - 1),
+                                      min_size=int(np.prod(idx_shape)),
+                                      max_size=int(np.prod(idx_shape)))),
+                   np.int64).reshape(idx_shape)
+    x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    _assert_same(*_both("Gather", {"x": x, "i": idx}, axis=axis))
