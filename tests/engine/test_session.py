@@ -126,6 +126,7 @@ def test_memory_tracker_reports_peak_below_total():
     one = 256 * 256 * 4
     assert 2 * one <= stats["peak_bytes"] <= 3 * one + 64
     assert stats["allocations"] >= 7
+    assert stats["unreleased_peak_bytes"] >= 7 * one  # what a run without liveness would hold
 
 
 def test_profiling_writes_chrome_trace(tmp_path):

@@ -64,9 +64,21 @@ def bench_command(args) -> int:
               f"({len(ts)} runs)")
     if "onnxruntime" in medians:
         print(f"  ratio ai-engine / onnxruntime: {medians['ai-engine'] / medians['onnxruntime']:.2f}x")
+    _print_memory(path, feeds)
     if args.profile:
         _print_profile(path, feeds, opts)
     return 0
+
+
+def _print_memory(path, feeds) -> None:
+    import ai_engine
+
+    session = ai_engine.InferenceSession(path, ai_engine.SessionOptions(track_memory=True))
+    session.run(None, feeds)
+    m = session.last_run_memory
+    print(f"  memory: peak {m['peak_bytes'] / 2**20:.2f} MiB of live values (inputs, "
+          f"intermediates, outputs) vs {m['unreleased_peak_bytes'] / 2**20:.2f} MiB if none "
+          "were released after their last use")
 
 
 def _parse_shapes(specs: list[str]) -> dict[str, tuple[int, ...]]:

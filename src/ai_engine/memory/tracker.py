@@ -24,9 +24,11 @@ class MemoryTracker:
     current: int = 0
     peak: int = 0
     allocations: int = 0
+    total: int = 0  # every byte allocated: the peak if nothing were released before the end
 
     def allocate(self, nbytes: int) -> None:
         self.current += nbytes
+        self.total += nbytes
         self.allocations += 1
         if self.current > self.peak:
             self.peak = self.current
@@ -36,4 +38,4 @@ class MemoryTracker:
 
     def as_dict(self) -> dict:
         return {"current_bytes": self.current, "peak_bytes": self.peak,
-                "allocations": self.allocations}
+                "allocations": self.allocations, "unreleased_peak_bytes": self.total}
