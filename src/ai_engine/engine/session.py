@@ -105,7 +105,9 @@ class InferenceSession:
         out = []
         for i in picks:
             r = results[i]
-            if i in self._const_outputs:
+            if self.xp is not np and isinstance(r, self.xp.ndarray):
+                r = self.xp.asnumpy(r)  # like onnxruntime: outputs come back as NumPy arrays
+            elif i in self._const_outputs:
                 r = r.copy()  # a folded constant is shared between runs: hand out a copy
             out.append(r)
         return out
