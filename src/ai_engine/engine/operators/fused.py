@@ -258,7 +258,7 @@ def ohwi_cached(w):
 
     t = np.ascontiguousarray(np.moveaxis(w, 1, -1))
     try:
-        ref = weakref.ref(w, lambda _r, k=id(w): _OHWI.pop(k, None))
+        ref = weakref.ref(w, lambda _r, k=id(w), cache=_OHWI: cache.pop(k, None))
     except TypeError:
         return t
     _OHWI[id(w)] = (ref, t)
