@@ -61,13 +61,13 @@ def conv_geometry(in_shape, kernel, strides, dilations, pads, auto_pad):
 def pool_geometry(in_shape, kernel, strides, dilations, pads, auto_pad, ceil_mode):
     """Like :func:`conv_geometry` plus ``ceil_mode`` (the last window must start inside the
     input or the begin padding, as onnxruntime and the ONNX reference do)."""
-    if not ceil_mode or auto_pad in ("SAME_UPPER", "SAME_LOWER", "VALID"):
-        if auto_pad == "VALID" and ceil_mode:
-            out = [math.ceil((n - ((k - 1) * d + 1)) / s) + 1
-                   for n, k, s, d in zip(in_shape, kernel, strides, dilations)]
-            return [0] * len(out), [0] * len(out), out
+    if not ceil_mode or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
         return conv_geometry(in_shape, kernel, strides, dilations, pads, auto_pad)
     nd = len(in_shape)
+    if auto_pad == "VALID":
+        # ceil over no padding, dropping a last window that would start past the input (as
+        # onnxruntime does; without the drop, k=1 s=2 on 2 elements read nothing but padding)
+        pads = [0] * (2 * nd)
     begin, end, out = list(pads[:nd]), list(pads[nd:]), []
     for i in range(nd):
         eff = (kernel[i] - 1) * dilations[i] + 1

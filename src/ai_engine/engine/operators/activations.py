@@ -275,6 +275,8 @@ def clip_1(xp, x, *, min=-3.4028234663852886e38, max=3.4028234663852886e38,  # n
 # (prod(shape[:axis]), prod(shape[axis:])) and the op runs along the second dimension.
 
 def _softmax(xp, x, axis):
+    if x.size == 0:  # max() of an empty axis raises; the result is empty anyway
+        return xp.empty_like(x)
     e = xp.subtract(x, x.max(axis=axis, keepdims=True))   # shift: exp never overflows
     xp.exp(e, out=e)
     e /= e.sum(axis=axis, keepdims=True)
@@ -282,6 +284,8 @@ def _softmax(xp, x, axis):
 
 
 def _log_softmax(xp, x, axis):
+    if x.size == 0:
+        return xp.empty_like(x)
     s = xp.subtract(x, x.max(axis=axis, keepdims=True))
     lse = xp.log(xp.exp(s).sum(axis=axis, keepdims=True))
     s -= lse
@@ -289,6 +293,8 @@ def _log_softmax(xp, x, axis):
 
 
 def _hardmax(xp, x, axis):
+    if x.size == 0:
+        return xp.empty_like(x)
     idx = xp.argmax(x, axis=axis, keepdims=True)   # first maximum wins ties, as specified
     n = x.shape[axis]
     ar = xp.arange(n).reshape([n if d == axis % x.ndim else 1 for d in range(x.ndim)])
@@ -301,6 +307,8 @@ def _coerced(fn, xp, x, axis):
     axis = axis + x.ndim if axis < 0 else axis
     if not 0 <= axis <= x.ndim:
         raise ValueError(f"axis {axis} out of range for rank {x.ndim}")
+    if x.size == 0:  # reshape(0, -1) is ambiguous
+        return xp.empty_like(x)
     rows = int(np.prod(x.shape[:axis], dtype=np.int64))
     return fn(xp, x.reshape(rows, -1), 1).reshape(x.shape)
 

@@ -217,6 +217,9 @@ def conv_transpose(xp, x, w, b=None, *, auto_pad="NOTSET", dilations=None, group
         img = col2im_add(xp, cols, kernel, strides, dilations, x.shape[2:], full)
     # Crop the begin padding and crop/zero-extend the end to the requested output size.
     have = img.shape[2:]
+    # A begin crop past the computed extent reaches into the output_padding zeros (not in
+    # img): crop all of img there, and the end padding supplies the zeros.
+    begin = [min(bb, h) for bb, h in zip(begin, have)]
     y = pad_spatial(xp, img, [-bb for bb in begin],
                     [o + bb - h for o, bb, h in zip(out, begin, have)], 0)
     if b is not None:

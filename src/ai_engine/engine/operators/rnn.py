@@ -28,7 +28,9 @@ from ai_engine.engine.registry import register
 
 
 def _sigmoid(xp, t, a, b):
-    xp.negative(t, out=t)
+    # t *= -1, not negative(t, out=t): NumPy 2.4's in-place negative is wrong on a strided
+    # view with a 16-byte step (float32 gates of hidden_size 1: it reads the next column)
+    t *= -1
     xp.exp(t, out=t)      # overflow to inf for very negative input gives the correct 0
     t += 1
     return xp.reciprocal(t, out=t)
@@ -83,7 +85,7 @@ def _softsign(xp, t, a, b):
 def _softplus(xp, t, a, b):
     pos = xp.maximum(t, 0)
     xp.abs(t, out=t)
-    xp.negative(t, out=t)
+    t *= -1                    # see _sigmoid: in-place negative is unsafe on views
     xp.exp(t, out=t)
     xp.log1p(t, out=t)
     t += pos

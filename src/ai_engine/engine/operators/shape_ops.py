@@ -159,7 +159,8 @@ def expand(xp, input, shape):
     ordinary writable array for whoever receives it.
     """
     out_shape = np.broadcast_shapes(tuple(input.shape), tuple(ints(shape)))
-    return xp.ascontiguousarray(xp.broadcast_to(input, out_shape))
+    # .copy(), not ascontiguousarray: that one promotes a 0-d result to shape (1,)
+    return xp.broadcast_to(input, out_shape).copy()
 
 
 @register("Shape", since=15)
