@@ -162,3 +162,18 @@ def test_subgraph_reads_outer_scope():
     x = np.array([1, -2], np.float32)
     np.testing.assert_array_equal(s.run(None, {"c": np.array(True), "x": x})[0], [2, -4])
     np.testing.assert_array_equal(s.run(None, {"c": np.array(False), "x": x})[0], [-1, 2])
+
+
+def test_initializers_listed_as_inputs_can_be_overridden():
+    """IR >= 4: an initializer that is also a graph input is a default (onnxruntime's rule)."""
+    w = np.array([1.0, 2.0], np.float32)
+    model = make_model([helper.make_node("Mul", ["x", "w"], ["y"])],
+                       [tensor_info("x", shape=[2]), tensor_info("w", shape=[2])],
+                       [tensor_info("y", shape=[2])], initializers={"w": w})
+    s = InferenceSession(model)
+    assert [a.name for a in s.get_inputs()] == ["x"]
+    assert [a.name for a in s.get_overridable_initializers()] == ["w"]
+    x = np.array([3.0, 4.0], np.float32)
+    np.testing.assert_array_equal(s.run(None, {"x": x})[0], [3, 8])
+    np.testing.assert_array_equal(s.run(None, {"x": x, "w": np.float32([10, 10])})[0], [30, 40])
+    np.testing.assert_array_equal(s.run(None, {"x": x})[0], [3, 8])

@@ -83,6 +83,7 @@ class Graph:
     values: dict[str, Value] = field(default_factory=dict)
     opsets: dict[str, int] = field(default_factory=dict)
     outer_names: list[str] = field(default_factory=list)
+    overridable: list[Value] = field(default_factory=list)  # initializers a feed may replace
 
     # -- construction -------------------------------------------------------------------
     def value(self, name: str) -> Value:

@@ -49,13 +49,17 @@ class InferenceSession:
     """Load an ONNX model and run it with ai-engine's kernels."""
 
     def __init__(self, model, sess_options: SessionOptions | None = None, providers=None,
-                 provider_options=None, **_ignored):
+                 provider_options=None, *, _fed_initializers: frozenset = frozenset(),
+                 **_ignored):
         self._options = sess_options or SessionOptions()
         self._providers, self.xp = resolve_providers(providers)
         self._options.apply_threads()
         tune_malloc()
-        self._model: LoadedModel = load_model(model)
+        self._model: LoadedModel = load_model(model, _fed_initializers)
         graph = self._model.graph
+        self._overridable = [NodeArg.from_value(v) for v in graph.overridable]
+        self._source = model if self._overridable else None
+        self._override_sessions: dict[frozenset, InferenceSession] = {}
         check_supported(graph)
         self.passes_run = optimizer.optimize(graph, self._options.graph_optimization_level)
         self._graph: Graph = graph
@@ -78,7 +82,8 @@ class InferenceSession:
         return list(self._outputs)
 
     def get_overridable_initializers(self) -> list[NodeArg]:
-        return []
+        """Initializers the graph also lists as inputs: a feed may replace them."""
+        return list(self._overridable)
 
     def get_providers(self) -> list[str]:
         return list(self._providers)
@@ -96,6 +101,10 @@ class InferenceSession:
     # -- running --------------------------------------------------------------------------
     def run(self, output_names, input_feed: dict, run_options=None) -> list:
         """Outputs named by ``output_names`` (all when ``None``) for the feeds given."""
+        if self._overridable and isinstance(input_feed, dict):
+            fed = frozenset(input_feed) & {a.name for a in self._overridable}
+            if fed:
+                return self._override_session(fed).run(output_names, input_feed, run_options)
         picks = self._pick_outputs(output_names)
         inputs = self._validator.check(input_feed, self.xp)
         if self._options.enable_profiling or self._options.track_memory:
@@ -111,6 +120,17 @@ class InferenceSession:
                 r = r.copy()  # a folded constant is shared between runs: hand out a copy
             out.append(r)
         return out
+
+    def _override_session(self, fed: frozenset) -> "InferenceSession":
+        # Replacing an initializer changes what may be folded at load: compile once per set
+        # of overridden names, with those initializers as real inputs.
+        with self._lock:
+            session = self._override_sessions.get(fed)
+            if session is None:
+                session = InferenceSession(self._source, self._options, self._providers,
+                                           _fed_initializers=fed)
+                self._override_sessions[fed] = session
+        return session
 
     def _run_instrumented(self, inputs: list) -> list:
         tracker = MemoryTracker()

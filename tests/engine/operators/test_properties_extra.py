@@ -389,7 +389,7 @@ def test_det(batch, n, seed):
 
 
 @SETTINGS
-@given(c=st.integers(1, 6), size=st.sampled_from([1, 2, 3, 5]), seed=st.integers(0, 99))
+@given(c=st.integers(1, 6), size=st.sampled_from([1, 3, 5]), seed=st.integers(0, 99))  # ORT: odd
 def test_lrn(c, size, seed):
     x = _data([2, c, 3, 2], np.float32, seed)
     _check_if_ort("LRN", {"x": x}, size=size, alpha=0.3, beta=0.6, bias=1.5, rtol=1e-5)

@@ -7,7 +7,6 @@ See https://onnx.ai/onnx/operators/onnx__Conv.html and .../onnx__MaxPool.html fo
 
 from __future__ import annotations
 
-import math
 import threading
 
 import numpy as np

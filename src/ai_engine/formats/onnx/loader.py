@@ -84,16 +84,36 @@ def _check_versions(proto: ModelProto) -> dict[str, int]:
     return opsets
 
 
-def load_model(model) -> LoadedModel:
-    """Read, check and convert ``model`` into a :class:`LoadedModel`."""
+def load_model(model, fed_initializers: frozenset = frozenset()) -> LoadedModel:
+    """Read, check and convert ``model`` into a :class:`LoadedModel`.
+
+    An initializer that the graph also lists as an input (IR >= 4) is a default the caller
+    may override, as in onnxruntime: it stays a constant and is listed in
+    ``graph.overridable``, unless named in ``fed_initializers``, which makes it a real input.
+    """
     proto, base_dir = read_model(model)
     opsets = _check_versions(proto)
     inliner = FunctionInliner(proto.functions)
     builder = _GraphBuilder(opsets, inliner, base_dir)
     graph = builder.build(proto.graph, outer_visible=frozenset())
+    if proto.ir_version >= 4:
+        _split_overridable(graph, proto.graph, fed_initializers)
     meta = {p.key: p.value for p in proto.metadata_props}
     return LoadedModel(graph, proto.ir_version, opsets, proto.producer_name,
                        proto.doc_string, meta)
+
+
+def _split_overridable(graph: Graph, gp: GraphProto, fed: frozenset) -> None:
+    inits = {i.name for i in gp.initializer}
+    for info in gp.input:
+        if info.name not in inits:
+            continue
+        v = graph.values[info.name]
+        if info.name in fed:
+            v.const = None
+            graph.inputs.append(v)
+        else:
+            graph.overridable.append(v)
 
 
 def _value_from_info(graph: Graph, info) -> Value:
