@@ -29,6 +29,21 @@ def quiet():
     return _NO_CONTEXT
 
 
+def register_op(name: str, kernel, since: int, legacy=None):
+    """Name and document a generated ``kernel``, register it from opset ``since``, and its
+    opset-1 form ``legacy`` (old attributes such as ``broadcast``/``consumed_inputs``) from 1.
+    """
+    from ai_engine.engine.registry import register
+
+    kernel.__name__ = kernel.__qualname__ = name.lower()
+    kernel.__doc__ = f"{name}: https://onnx.ai/onnx/operators/onnx__{name}.html"
+    register(name, since=since)(kernel)
+    if legacy is not None:
+        legacy.__doc__ = kernel.__doc__
+        register(name, since=1)(legacy)
+    return kernel
+
+
 def arr(xp, r):
     """A ufunc on 0-d arrays returns a NumPy scalar; the kernel contract wants arrays."""
     return r if isinstance(r, xp.ndarray) else xp.asarray(r)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ai_engine.engine.operators._math import arr, down, erf, quiet, up
+from ai_engine.engine.operators._math import arr, down, erf, quiet, register_op, up
 from ai_engine.engine.registry import register
 
 # Integer division/modulo by zero is undefined in ONNX (NumPy returns 0 and warns); float
@@ -37,12 +37,7 @@ def _binary(name, fn, since=7):
         a, b = legacy_broadcast(xp, a, b, broadcast, axis)
         return kernel(xp, a, b)
 
-    kernel.__name__ = kernel.__qualname__ = name.lower()
-    kernel.__doc__ = f"{name}: https://onnx.ai/onnx/operators/onnx__{name}.html"
-    kernel_legacy.__doc__ = kernel.__doc__
-    register(name, since=since)(kernel)
-    register(name, since=1)(kernel_legacy)
-    return kernel
+    return register_op(name, kernel, since, kernel_legacy)
 
 
 def _div(xp, a, b):
@@ -126,12 +121,7 @@ def _unary(name, fn, since=6, legacy=True, float_only=True):
     def kernel_legacy(xp, x, *, consumed_inputs=None):
         return kernel(xp, x)
 
-    kernel.__name__ = kernel.__qualname__ = name.lower()
-    kernel.__doc__ = f"{name}: https://onnx.ai/onnx/operators/onnx__{name}.html"
-    kernel_legacy.__doc__ = kernel.__doc__
-    register(name, since=since)(kernel)
-    if legacy:
-        register(name, since=1)(kernel_legacy)
+    register_op(name, kernel, since, kernel_legacy if legacy else None)
     return kernel
 
 
@@ -210,12 +200,7 @@ def _variadic_op(name, ufunc_name, since=8):
     def kernel_legacy(xp, *inputs, consumed_inputs=None):
         return kernel(xp, *inputs)
 
-    kernel.__name__ = kernel.__qualname__ = name.lower()
-    kernel.__doc__ = f"{name}: https://onnx.ai/onnx/operators/onnx__{name}.html"
-    kernel_legacy.__doc__ = kernel.__doc__
-    register(name, since=since)(kernel)
-    register(name, since=1)(kernel_legacy)
-    return kernel
+    return register_op(name, kernel, since, kernel_legacy)
 
 
 _variadic_op("Max", "maximum")

@@ -7,7 +7,7 @@ Strings (object arrays of ``str``) work for Equal and Where.
 
 from __future__ import annotations
 
-from ai_engine.engine.operators._math import arr
+from ai_engine.engine.operators._math import arr, register_op
 from ai_engine.engine.operators.elementwise import legacy_broadcast
 from ai_engine.engine.registry import register
 
@@ -20,12 +20,7 @@ def _binary(name, ufunc_name, since=7, legacy=True):
         a, b = legacy_broadcast(xp, a, b, broadcast, axis)
         return kernel(xp, a, b)
 
-    kernel.__name__ = kernel.__qualname__ = name.lower()
-    kernel.__doc__ = f"{name}: https://onnx.ai/onnx/operators/onnx__{name}.html"
-    kernel_legacy.__doc__ = kernel.__doc__
-    register(name, since=since)(kernel)
-    if legacy:
-        register(name, since=1)(kernel_legacy)
+    register_op(name, kernel, since, kernel_legacy if legacy else None)
 
 
 _binary("Equal", "equal")
