@@ -183,6 +183,11 @@ def _variadic(xp, ufunc, inputs):
         raise ValueError("expects at least one input")
     if len(inputs) == 1:
         return inputs[0].copy()
+    dtype = inputs[0].dtype
+    if len(inputs) > 2 and ufunc is xp.add and dtype.itemsize == 2 and dtype.kind in "fV":
+        # float16/bfloat16 sums of 3+ inputs: accumulate in float32 and round once, as
+        # onnxruntime does, instead of rounding after every addition.
+        return down(xp, _variadic(xp, ufunc, [x.astype(np.float32) for x in inputs]), dtype)
     with quiet():
         res = arr(xp, ufunc(inputs[0], inputs[1]))
         for x in inputs[2:]:
@@ -211,6 +216,10 @@ _variadic_op("Sum", "add")
 @register("Mean", since=8)
 def mean(xp, *inputs):
     """Mean: https://onnx.ai/onnx/operators/onnx__Mean.html"""
+    dtype = inputs[0].dtype if inputs else None
+    if dtype is not None and dtype.itemsize == 2 and dtype.kind in "fV" and len(inputs) > 1:
+        wide = _variadic(xp, xp.add, [x.astype(np.float32) for x in inputs])
+        return down(xp, wide / len(inputs), dtype)  # one rounding, as for Sum
     res = _variadic(xp, xp.add, inputs)
     if len(inputs) > 1:
         res /= len(inputs)
