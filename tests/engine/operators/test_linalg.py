@@ -6,38 +6,24 @@ from __future__ import annotations
 import ml_dtypes
 import numpy as np
 import pytest
-from onnx import ValueInfoProto, helper, numpy_helper
 
 from ai_engine import InferenceSession
+from builders import one_node_model, run_ours, run_peer
 from ai_engine.errors import EngineError
 
 rng = np.random.default_rng(3)
 
 
 def _model(op, feeds, opset, attrs, consts=None):
-    consts = consts or {}
-    node = helper.make_node(op, list(feeds) + list(consts), ["y"], **attrs)
-    graph = helper.make_graph(
-        [node], op,
-        [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
-         for n, a in feeds.items() if n],
-        [ValueInfoProto(name="y")],
-        initializer=[numpy_helper.from_array(v, n) for n, v in consts.items()])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    model.ir_version = 8
-    return model
+    return one_node_model(op, feeds, ["y"], opset, attrs, consts=consts)
 
 
 def run(op, feeds, opset=13, consts=None, **attrs):
-    model = _model(op, feeds, opset, attrs, consts)
-    return InferenceSession(model).run(None, {n: a for n, a in feeds.items() if n})[0]
+    return run_ours(_model(op, feeds, opset, attrs, consts), feeds)[0]
 
 
 def run_ort(op, feeds, opset=13, **attrs):
-    ort = pytest.importorskip("onnxruntime")
-    model = _model(op, feeds, opset, attrs)
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return sess.run(None, {n: a for n, a in feeds.items() if n})[0]
+    return run_peer(_model(op, feeds, opset, attrs), feeds)[0]
 
 
 def _r(*shape, dtype=np.float32):

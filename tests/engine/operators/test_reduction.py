@@ -7,54 +7,32 @@ from __future__ import annotations
 import ml_dtypes
 import numpy as np
 import pytest
-from onnx import ValueInfoProto, helper, numpy_helper
 
-from ai_engine import InferenceSession
+from builders import one_node_model, run_ours, run_peer
 from ai_engine.errors import EngineError
 
 rng = np.random.default_rng(7)
 
 
-def _model(op, feeds, opset, attrs, consts=None):
-    consts = consts or {}
-    node = helper.make_node(op, list(feeds) + list(consts), ["y"], **attrs)
-    graph = helper.make_graph(
-        [node], op,
-        [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
-         for n, a in feeds.items()],
-        [ValueInfoProto(name="y")],
-        initializer=[numpy_helper.from_array(v, n) for n, v in consts.items()])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    model.ir_version = 8
-    return model
+def _reduce_model(op, x, axes, opset, attrs):
+    """``axes`` goes in as an attribute or (opset >= 18 / ReduceSum >= 13) as a constant
+    input, as that opset wants."""
+    consts = {}
+    if axes is not None:
+        if opset >= 18 or (op == "ReduceSum" and opset >= 13):
+            consts["axes"] = np.asarray(axes, np.int64)
+        else:
+            attrs["axes"] = list(axes)
+    return one_node_model(op, {"x": x}, ["y"], opset, attrs, consts=consts)
 
 
 def run(op, x, axes=None, opset=18, **attrs):
-    """Reduce ``x``; ``axes`` goes in as an attribute or (opset >= 18 / ReduceSum >= 13)
-    as a constant input, as that opset wants."""
-    input_axes = opset >= 18 or (op == "ReduceSum" and opset >= 13)
-    consts = {}
-    if axes is not None:
-        if input_axes:
-            consts["axes"] = np.asarray(axes, np.int64)
-        else:
-            attrs["axes"] = list(axes)
-    model = _model(op, {"x": x}, opset, attrs, consts)
-    return InferenceSession(model).run(None, {"x": x})[0]
+    """Reduce ``x`` with ai-engine."""
+    return run_ours(_reduce_model(op, x, axes, opset, attrs), {"x": x})[0]
 
 
 def run_ort(op, x, axes=None, opset=18, **attrs):
-    ort = pytest.importorskip("onnxruntime")
-    input_axes = opset >= 18 or (op == "ReduceSum" and opset >= 13)
-    consts = {}
-    if axes is not None:
-        if input_axes:
-            consts["axes"] = np.asarray(axes, np.int64)
-        else:
-            attrs["axes"] = list(axes)
-    model = _model(op, {"x": x}, opset, attrs, consts)
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return sess.run(None, {"x": x})[0]
+    return run_peer(_reduce_model(op, x, axes, opset, attrs), {"x": x})[0]
 
 
 def _np_reduce(op, x, axes, keepdims):

@@ -11,7 +11,7 @@ from onnx import TensorProto, ValueInfoProto, helper, numpy_helper
 from ai_engine import InferenceSession
 from ai_engine.errors import EngineError
 
-from builders import one_node_model
+from builders import one_node_model, run_ours, run_peer
 
 rng = np.random.default_rng(7)
 I64 = np.int64
@@ -23,16 +23,12 @@ _model = one_node_model
 
 def run(op, feeds: dict, outputs=("y",), opset=21, **attrs):
     """Run a one-node model; a feed named "" is an omitted optional input."""
-    model = _model(op, feeds, outputs, opset, attrs)
-    res = InferenceSession(model).run(None, {n: a for n, a in feeds.items() if n})
+    res = run_ours(_model(op, feeds, outputs, opset, attrs), feeds)
     return res if len(outputs) > 1 else res[0]
 
 
 def run_ort(op, feeds: dict, outputs=("y",), opset=21, **attrs):
-    ort = pytest.importorskip("onnxruntime")
-    model = _model(op, feeds, outputs, opset, attrs)
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    res = sess.run(None, {n: a for n, a in feeds.items() if n})
+    res = run_peer(_model(op, feeds, outputs, opset, attrs), feeds)
     return res if len(outputs) > 1 else res[0]
 
 
