@@ -124,11 +124,7 @@ def _out_dtype(zero_point, output_dtype, op):
 
 # --------------------------------------------------------------------------- QuantizeLinear
 
-@register("QuantizeLinear", since=10)
-@register("QuantizeLinear", since=13)
-@register("QuantizeLinear", since=19)
-@register("QuantizeLinear", since=21)
-@register("QuantizeLinear", since=23)
+@register("QuantizeLinear", since=10)  # later versions only add attributes/types
 def quantize_linear(xp, x, y_scale, y_zero_point=None, *, axis=1, block_size=0,
                     output_dtype=0, precision=0, saturate=1):
     """QuantizeLinear-10..25: ``saturate(round(x / y_scale) + y_zero_point)``.
@@ -163,11 +159,7 @@ def quantize_linear(xp, x, y_scale, y_zero_point=None, *, axis=1, block_size=0,
 
 # --------------------------------------------------------------------------- DequantizeLinear
 
-@register("DequantizeLinear", since=10)
-@register("DequantizeLinear", since=13)
-@register("DequantizeLinear", since=19)
-@register("DequantizeLinear", since=21)
-@register("DequantizeLinear", since=23)
+@register("DequantizeLinear", since=10)  # later versions only add attributes/types
 def dequantize_linear(xp, x, x_scale, x_zero_point=None, *, axis=1, block_size=0,
                       output_dtype=0):
     """DequantizeLinear-10..25: ``(x - x_zero_point) * x_scale`` computed in float32, in the
