@@ -4,6 +4,8 @@
     python scripts/conformance.py                # all node cases, summary
     python scripts/conformance.py conv relu      # cases whose name contains a pattern
     python scripts/conformance.py -v conv        # with the error of each failure
+    python scripts/conformance.py --models       # the model cases
+    python scripts/conformance.py --pytorch      # the stored PyTorch cases
     python scripts/conformance.py --write-expected   # rewrite tests/conformance/expected_failures.txt
 """
 
@@ -26,10 +28,12 @@ def main() -> int:
     ap.add_argument("patterns", nargs="*")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--models", action="store_true", help="model cases instead of node cases")
+    ap.add_argument("--pytorch", action="store_true", help="the stored PyTorch cases")
     ap.add_argument("--traceback", action="store_true")
     ap.add_argument("--write-expected", action="store_true")
     args = ap.parse_args()
-    pool = conformance.model_cases() if args.models else conformance.node_cases()
+    pool = conformance.model_cases() if args.models else \
+        conformance.pytorch_cases() if args.pytorch else conformance.node_cases()
     selected = [c for n, c in sorted(pool.items())
                 if not args.patterns or any(p in n for p in args.patterns)]
     failures = {}
@@ -48,8 +52,7 @@ def main() -> int:
     print(f"{passed}/{len(selected)} passed ({100 * passed / max(1, len(selected)):.1f}%) "
           f"in {time.time() - start:.1f}s")
     if args.write_expected:
-        other = conformance.node_cases() if args.models else conformance.model_cases()
-        kept = {n: r for n, r in conformance.expected_failures().items() if n in other}
+        kept = {n: r for n, r in conformance.expected_failures().items() if n not in pool}
         write_expected({**kept, **failures})
     return 0
 
