@@ -50,3 +50,17 @@ class PassError(EngineError):
     """A graph optimization pass failed; names the pass and the passes run before it."""
 
     http_status = 500
+
+
+class RunAbortedError(EngineError):
+    """A run was stopped between two nodes before it finished (see :class:`RunOptions`)."""
+
+    http_status = 503
+
+
+class RunTimeoutError(RunAbortedError):
+    """A run went past its deadline (``RunOptions.timeout_s``, a server request timeout)."""
+
+
+class RunTerminatedError(RunAbortedError):
+    """A run was stopped by ``RunOptions.terminate`` (or a client that went away)."""

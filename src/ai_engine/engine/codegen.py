@@ -4,7 +4,9 @@
 kernels bound as globals of the generated code: no list indexing, no argument lists built at
 run time, no loop. On this machine that halves the executor's cost per node against the plan
 loop (see PERFORMANCE.md: ~0.64 us vs ~0.8 us per step for the dispatch alone). Values are
-dropped (``v1 = None``) right after their last use, as the plan's liveness says.
+dropped (``v1 = None``) right after their last use, as the plan's liveness says. Before each
+step, ``if ctl is not None: ctl.check(...)`` stops a run whose RunOptions asked for it
+(run_options.py): one ``is not None`` test per node when no run options are given.
 
 A failing step is found from the traceback's line number, and its inputs from the frame's
 locals, so error reporting costs nothing while all goes well.
@@ -13,6 +15,8 @@ locals, so error reporting costs nothing while all goes well.
 from __future__ import annotations
 
 import numpy as np
+
+from ai_engine.engine.run_options import current
 
 FILENAME = "<ai_engine plan>"
 
@@ -34,7 +38,8 @@ def _split(value, n: int):
 class GeneratedRun:
     """The generated function plus what is needed to explain a failure."""
 
-    def __init__(self, steps, input_slots, output_slots, template, none_slot, xp):
+    def __init__(self, steps, input_slots, output_slots, template, none_slot, xp,
+                 step_names=()):
         const = {i for i, v in enumerate(template) if v is not None}
 
         def name(slot: int) -> str:
@@ -42,9 +47,10 @@ class GeneratedRun:
                 return "None"
             return f"c{slot}" if slot in const else f"v{slot}"
 
-        env = {"xp": xp, "ndarray": xp.ndarray, "fix": _fix_single, "split": _split}
+        env = {"xp": xp, "ndarray": xp.ndarray, "fix": _fix_single, "split": _split,
+               "current": current}
         env.update({f"c{i}": template[i] for i in const})
-        lines = ["def run(inputs):"]
+        lines = ["def run(inputs):", "    ctl = current()"]
         if input_slots:
             lines.append(f"    {', '.join(name(s) for s in input_slots)}, = inputs")
         self.line_to_step: dict[int, int] = {}
@@ -56,6 +62,8 @@ class GeneratedRun:
                 env[f"k{k}"] = kwargs
                 args += f", **k{k}"
             self.input_names.append([name(s) for s in ins])
+            env[f"w{k}"] = step_names[k] if k < len(step_names) else f"step {k}"
+            lines.append(f"    if ctl is not None: ctl.check(w{k})")
             self.line_to_step[len(lines) + 1] = k
             if type(outs) is int:
                 target = name(outs) if outs != none_slot else "_"

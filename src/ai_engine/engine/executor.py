@@ -16,6 +16,7 @@ import numpy as np
 from ai_engine.engine.binding import bind
 from ai_engine.engine.codegen import GeneratedRun
 from ai_engine.engine.graph import Graph, Node
+from ai_engine.engine.run_options import current
 from ai_engine.errors import EngineError, KernelError
 from ai_engine.memory.liveness import release_points
 from ai_engine.memory.tracker import MemoryTracker, owned_bytes
@@ -58,11 +59,29 @@ def _outer_scope_kernel(fn, n_explicit: int, names: list[str]):
     return call
 
 
+def _needed(graph: Graph, outputs: list) -> list[Node]:
+    """The nodes of ``graph`` that ``outputs`` depend on, in graph order."""
+    if len(outputs) == len(graph.outputs):
+        return list(graph.nodes)
+    needed: set[int] = set()
+    pending = [v.producer for v in outputs if v.producer is not None]
+    while pending:
+        node = pending.pop()
+        if id(node) in needed:
+            continue
+        needed.add(id(node))
+        pending.extend(v.producer for v in node.all_inputs() if v.producer is not None)
+    return [n for n in graph.nodes if id(n) in needed]
+
+
 class Plan:
     """The executable form of a graph: steps over numbered slots."""
 
-    def __init__(self, graph: Graph, xp=np, extra_inputs=()):
+    def __init__(self, graph: Graph, xp=np, extra_inputs=(), outputs=None):
+        """``outputs``: the graph outputs to compute (default all); only the nodes they
+        need are compiled."""
         self.xp = xp
+        outputs = list(graph.outputs) if outputs is None else list(outputs)
         slot_of: dict[str, int] = {}
         template: list = [None]
 
@@ -77,7 +96,7 @@ class Plan:
                 template[slot(name)] = xp.asarray(value.const) if xp is not np else value.const
         self.input_slots = tuple(slot(v.name) for v in graph.inputs) + \
             tuple(slot(n) for n in extra_inputs)
-        self.nodes: list[Node] = list(graph.nodes)
+        self.nodes: list[Node] = _needed(graph, outputs)
         steps, step_ins, step_outs = [], [], []
         for node in self.nodes:
             fn, kwargs = self._prepare(node)
@@ -87,7 +106,7 @@ class Plan:
             steps.append((fn, ins, outs, kwargs))
             step_ins.append(ins)
             step_outs.append(tuple(o for o in outs if o != _NONE_SLOT))
-        self.output_slots = tuple(slot(v.name) for v in graph.outputs)
+        self.output_slots = tuple(slot(v.name) for v in outputs)
         held = set(self.input_slots) | set(self.output_slots) | {_NONE_SLOT} | {
             i for i, v in enumerate(template) if v is not None}
         frees = release_points(step_ins, step_outs, held)
@@ -96,7 +115,8 @@ class Plan:
         self.template = template
         self.slot_of = slot_of
         self._generated = GeneratedRun(self.steps, self.input_slots, self.output_slots,
-                                       template, _NONE_SLOT, xp)
+                                       template, _NONE_SLOT, xp,
+                                       [node.describe() for node in self.nodes])
 
     def _prepare(self, node: Node):
         op, kwargs = bind(node)
@@ -149,8 +169,11 @@ class Plan:
         k = 0
         quiet = _QUIET_FLOATS()
         quiet.__enter__()
+        control = current()
         try:
             for k, (fn, ins, outs, kwargs, frees) in enumerate(self.steps):
+                if control is not None:
+                    control.check(self.nodes[k].describe())
                 start = time.perf_counter_ns()
                 result = fn(xp, *[slots[i] for i in ins], **kwargs)
                 if events is not None:

@@ -1,18 +1,14 @@
-"""SessionOptions and execution providers, with onnxruntime's names and meanings.
+"""SessionOptions, with onnxruntime's names and meanings.
 
-Only knobs that do something exist here: ``intra_op_num_threads`` limits the BLAS threads
-(through threadpoolctl), ``graph_optimization_level`` picks the optimizer passes,
-``enable_profiling`` records per-node timings, ``track_memory`` records a run's current and
-peak bytes.
+Every attribute does what onnxruntime's does, or is accepted for compatibility with the
+reason written beside it; setting an attribute that onnxruntime's SessionOptions does not
+have either (a misspelling) raises ``AttributeError``, as in onnxruntime.
 """
 
 from __future__ import annotations
 
 import enum
-import warnings
-from dataclasses import dataclass
-
-import numpy as np
+from dataclasses import dataclass, field
 
 
 class GraphOptimizationLevel(enum.IntEnum):
@@ -22,48 +18,56 @@ class GraphOptimizationLevel(enum.IntEnum):
     ORT_ENABLE_ALL = 99
 
 
-@dataclass
+class ExecutionMode(enum.IntEnum):
+    ORT_SEQUENTIAL = 0
+    ORT_PARALLEL = 1
+
+
+# onnxruntime's session config key that disables optimizer passes by name (comma-separated)
+DISABLE_OPTIMIZERS_KEY = "optimization.disable_specified_optimizers"
+
+
+@dataclass(slots=True)
 class SessionOptions:
-    intra_op_num_threads: int = 0  # 0: leave the BLAS default (all cores)
-    inter_op_num_threads: int = 0  # accepted for compatibility; steps run in order
+    """Options of one InferenceSession.
+
+    ``intra_op_num_threads``: BLAS threads for this session's runs (0: the cores this process
+    may use). ``graph_optimization_level``: the optimizer passes (0 none, 1 basic, 2/99 all).
+    ``enable_profiling`` / ``profile_file_prefix``: per-node timings, written by
+    ``end_profiling()``. ``track_memory`` (ai-engine's own): current and peak bytes of each run
+    in ``session.last_run_memory``. ``log_severity_level`` (0 verbose .. 4 fatal) and
+    ``logid``: which of the session's log lines are emitted, tagged with ``logid``.
+
+    Accepted for compatibility, with no effect by design:
+    ``inter_op_num_threads`` and ``execution_mode``: onnxruntime uses them to run independent
+    nodes in parallel (ORT_PARALLEL); ai-engine runs nodes in order, with BLAS threads inside
+    each node, so there is no inter-op pool to size. ``log_verbosity_level``: onnxruntime's
+    VLOG level, which only debug builds of onnxruntime read.
+    """
+
+    intra_op_num_threads: int = 0
+    inter_op_num_threads: int = 0
+    execution_mode: int = ExecutionMode.ORT_SEQUENTIAL
     graph_optimization_level: int = GraphOptimizationLevel.ORT_ENABLE_ALL
     enable_profiling: bool = False
     profile_file_prefix: str = "ai_engine_profile"
     track_memory: bool = False
-    log_severity_level: int = 2
+    log_severity_level: int = -1   # -1: the process default (set_default_logger_severity)
+    log_verbosity_level: int = 0
+    logid: str = ""
+    _config: dict = field(default_factory=dict, repr=False)
 
-    def apply_threads(self) -> None:
-        """Limit the BLAS thread pools to ``intra_op_num_threads`` when it is set.
+    def add_session_config_entry(self, key: str, value: str) -> None:
+        """Set a session config entry (onnxruntime's ``key=value`` session settings);
+        ai-engine reads ``optimization.disable_specified_optimizers``."""
+        self._config[str(key)] = str(value)
 
-        BLAS thread pools are process-wide, so the last session that sets this wins.
-        """
-        if self.intra_op_num_threads and self.intra_op_num_threads > 0:
-            from threadpoolctl import threadpool_limits
+    def get_session_config_entry(self, key: str) -> str:
+        if key not in self._config:
+            raise KeyError(f"session config entry {key!r} is not set")
+        return self._config[key]
 
-            threadpool_limits(limits=int(self.intra_op_num_threads), user_api="blas")
-
-
-_CPU = ("CPUExecutionProvider", "cpu")
-_CUDA = ("CUDAExecutionProvider", "cuda", "gpu")
-
-
-def resolve_providers(providers) -> tuple[list[str], object]:
-    """The providers in use (onnxruntime names) and the array module they run on."""
-    if not providers:
-        return ["CPUExecutionProvider"], np
-    names = [p[0] if isinstance(p, tuple) else p for p in providers]
-    for name in names:
-        if name in _CUDA:
-            from ai_engine.gpu import cupy_or_none
-
-            cp = cupy_or_none()
-            if cp is not None:
-                return ["CUDAExecutionProvider", "CPUExecutionProvider"], cp
-            warnings.warn("CUDAExecutionProvider was asked for but no usable GPU/CuPy was "
-                          "found; running on the CPU", RuntimeWarning, stacklevel=3)
-        elif name in _CPU:
-            return ["CPUExecutionProvider"], np
-        else:
-            raise ValueError(f"unknown execution provider {name!r}; use "
-                             "CPUExecutionProvider or CUDAExecutionProvider")
-    return ["CPUExecutionProvider"], np
+    def disabled_optimizers(self) -> set[str]:
+        """The pass names listed in ``optimization.disable_specified_optimizers``."""
+        listed = self._config.get(DISABLE_OPTIMIZERS_KEY, "")
+        return {name.strip() for name in listed.split(",") if name.strip()}

@@ -1,8 +1,10 @@
 """InferenceSession: the public entry point, shaped like onnxruntime's.
 
-``InferenceSession(model, sess_options=None, providers=None)`` loads, checks, optimizes and
-compiles the model once; ``run(output_names, feeds)`` validates the feeds and runs the plan.
-A session is safe to use from several threads at once: each run owns its values.
+``InferenceSession(path_or_bytes, sess_options=None, providers=None, provider_options=None)``
+loads, checks, optimizes and compiles the model once; ``run(output_names, feeds,
+run_options=None)`` validates the feeds and runs the plan (only the nodes the requested
+outputs need). A session is safe to use from several threads at once: each run owns its
+values.
 """
 
 from __future__ import annotations
@@ -20,11 +22,18 @@ from ai_engine.engine import optimizer
 from ai_engine.engine.binding import check_supported
 from ai_engine.engine.executor import Plan
 from ai_engine.engine.graph import Graph, Value
-from ai_engine.engine.options import SessionOptions, resolve_providers
+from ai_engine.engine import providers as execution_providers
+from ai_engine.engine.logs import SessionLog
+from ai_engine.engine.options import SessionOptions
+from ai_engine.engine.run_options import RunControl, RunOptions, activate, deactivate
+from ai_engine.engine.threads import apply_intra_op_threads
 from ai_engine.engine.validation import FeedValidator
 from ai_engine.errors import InvalidInputError
 from ai_engine.formats.onnx.loader import LoadedModel, load_model
 from ai_engine.memory.allocator import tune_malloc
+
+_SESSION_KWARGS = ("disabled_optimizers",)   # the keyword arguments onnxruntime's takes too
+_MAX_OUTPUT_PLANS = 16                       # plans kept for subsets of the outputs
 from ai_engine.memory.tracker import MemoryTracker
 
 
@@ -48,22 +57,42 @@ class NodeArg:
 class InferenceSession:
     """Load an ONNX model and run it with ai-engine's kernels."""
 
-    def __init__(self, model, sess_options: SessionOptions | None = None, providers=None,
-                 provider_options=None, *, _fed_initializers: frozenset = frozenset(),
-                 **_ignored):
-        self._options = sess_options or SessionOptions()
-        self._providers, self.xp = resolve_providers(providers)
-        self._options.apply_threads()
+    def __init__(self, path_or_bytes, sess_options: SessionOptions | None = None,
+                 providers=None, provider_options=None, **kwargs):
+        unknown = sorted(set(kwargs) - set(_SESSION_KWARGS))
+        if unknown:
+            raise TypeError(f"InferenceSession() got unexpected keyword argument(s) "
+                            f"{unknown}; it takes {list(_SESSION_KWARGS)}")
+        options = sess_options if sess_options is not None else SessionOptions()
+        if not isinstance(options, SessionOptions):
+            raise TypeError(f"sess_options must be an ai_engine.SessionOptions, not "
+                            f"{type(options).__name__}")
+        self._init(path_or_bytes, options, providers, provider_options,
+                   set(kwargs.get("disabled_optimizers") or ()), frozenset())
+
+    def _init(self, model, options, providers, provider_options, disabled, fed):
+        start = time.perf_counter()
+        self._options = options
+        self._log = SessionLog(options.log_severity_level, options.logid)
+        self._provider_args = (providers, provider_options)
+        self._disabled = disabled
+        strict = options._config.get(execution_providers.STRICT_KEY, "0")
+        self._choice = execution_providers.resolve(providers, provider_options,
+                                                   execution_providers.truthy(strict))
+        self.xp = self._choice.xp
+        apply_intra_op_threads(options.intra_op_num_threads)
         tune_malloc()
-        self._model: LoadedModel = load_model(model, _fed_initializers)
+        self._model: LoadedModel = load_model(model, fed)
         graph = self._model.graph
         self._overridable = [NodeArg.from_value(v) for v in graph.overridable]
         self._source = model if self._overridable else None
         self._override_sessions: dict[frozenset, InferenceSession] = {}
         check_supported(graph)
-        self.passes_run = optimizer.optimize(graph, self._options.graph_optimization_level)
+        self.passes_run = optimizer.optimize(graph, options.graph_optimization_level,
+                                             disabled | options.disabled_optimizers())
         self._graph: Graph = graph
         self._plan = Plan(graph, self.xp)
+        self._output_plans: dict[tuple, Plan] = {}
         self._inputs = [NodeArg.from_value(v) for v in graph.inputs]
         self._outputs = [NodeArg.from_value(v) for v in graph.outputs]
         self._output_index = {o.name: i for i, o in enumerate(self._outputs)}
@@ -73,6 +102,9 @@ class InferenceSession:
         self._profile_events: list = []
         self._profile_start = time.perf_counter_ns()
         self.last_run_memory: dict | None = None
+        self._log.log(1, "session ready in %.1f ms: %d nodes after passes %s on %s",
+                      1000 * (time.perf_counter() - start), len(graph.nodes),
+                      sorted(set(self.passes_run)), self._choice.names[0])
 
     # -- metadata -------------------------------------------------------------------------
     def get_inputs(self) -> list[NodeArg]:
@@ -86,7 +118,11 @@ class InferenceSession:
         return list(self._overridable)
 
     def get_providers(self) -> list[str]:
-        return list(self._providers)
+        return list(self._choice.names)
+
+    def get_provider_options(self) -> dict[str, dict]:
+        """The options given per provider in use (onnxruntime returns its own defaults too)."""
+        return {name: dict(self._choice.options.get(name, {})) for name in self._choice.names}
 
     def get_session_options(self) -> SessionOptions:
         return self._options
@@ -99,21 +135,28 @@ class InferenceSession:
         return self._graph
 
     # -- running --------------------------------------------------------------------------
-    def run(self, output_names, input_feed: dict, run_options=None) -> list:
-        """Outputs named by ``output_names`` (all when ``None``) for the feeds given."""
+    def run(self, output_names, input_feed: dict, run_options: RunOptions | None = None
+            ) -> list:
+        """Outputs named by ``output_names`` (all when ``None``) for the feeds given.
+
+        ``run_options`` (:class:`ai_engine.RunOptions`) can stop the run between nodes:
+        ``terminate`` from another thread, ``timeout_s`` as a deadline.
+        """
         if self._overridable and isinstance(input_feed, dict):
             fed = frozenset(input_feed) & {a.name for a in self._overridable}
             if fed:
                 return self._override_session(fed).run(output_names, input_feed, run_options)
+        if run_options is not None and not isinstance(run_options, RunOptions):
+            raise TypeError(f"run_options must be an ai_engine.RunOptions, not "
+                            f"{type(run_options).__name__}")
         picks = self._pick_outputs(output_names)
         inputs = self._validator.check(input_feed, self.xp)
-        if self._options.enable_profiling or self._options.track_memory:
-            results = self._run_instrumented(inputs)
+        if run_options is None:
+            results = self._execute(picks, inputs)
         else:
-            results = self._plan.run(inputs)
+            results = self._run_controlled(picks, inputs, run_options)
         out = []
-        for i in picks:
-            r = results[i]
+        for i, r in zip(picks, results):
             if self.xp is not np and isinstance(r, self.xp.ndarray):
                 r = self.xp.asnumpy(r)  # like onnxruntime: outputs come back as NumPy arrays
             elif i in self._const_outputs:
@@ -121,21 +164,56 @@ class InferenceSession:
             out.append(r)
         return out
 
+    def _run_controlled(self, picks, inputs, run_options: RunOptions) -> list:
+        log = SessionLog(run_options.log_severity_level, run_options.logid or
+                         self._options.logid)
+        control = RunControl(run_options)
+        token = activate(control)
+        try:
+            log.log(0, "run started")
+            results = self._execute(picks, inputs)
+            log.log(0, "run finished in %.3f ms", 1000 * (time.monotonic() - control.start))
+            return results
+        finally:
+            deactivate(token)
+
+    def _execute(self, picks: list[int], inputs: list) -> list:
+        plan = self._plan_for(picks)
+        if self._options.enable_profiling or self._options.track_memory:
+            return self._run_instrumented(plan, inputs)
+        return plan.run(inputs)
+
+    def _plan_for(self, picks: list[int]) -> Plan:
+        """The whole plan, or one that computes only the outputs ``picks``."""
+        if len(picks) == len(self._outputs) and picks == list(range(len(picks))):
+            return self._plan
+        key = tuple(picks)
+        plan = self._output_plans.get(key)
+        if plan is None:
+            plan = Plan(self._graph, self.xp,
+                        outputs=[self._graph.outputs[i] for i in picks])
+            with self._lock:
+                if len(self._output_plans) >= _MAX_OUTPUT_PLANS:
+                    self._output_plans.clear()
+                self._output_plans[key] = plan
+        return plan
+
     def _override_session(self, fed: frozenset) -> "InferenceSession":
         # Replacing an initializer changes what may be folded at load: compile once per set
         # of overridden names, with those initializers as real inputs.
         with self._lock:
             session = self._override_sessions.get(fed)
             if session is None:
-                session = InferenceSession(self._source, self._options, self._providers,
-                                           _fed_initializers=fed)
+                session = InferenceSession.__new__(InferenceSession)
+                session._init(self._source, self._options, *self._provider_args,
+                              self._disabled, fed)
                 self._override_sessions[fed] = session
         return session
 
-    def _run_instrumented(self, inputs: list) -> list:
+    def _run_instrumented(self, plan: Plan, inputs: list) -> list:
         tracker = MemoryTracker()
         events = [] if self._options.enable_profiling else None
-        results = self._plan.run_instrumented(inputs, tracker, events)
+        results = plan.run_instrumented(inputs, tracker, events)
         self.last_run_memory = tracker.as_dict()
         if events is not None:
             with self._lock:
@@ -181,4 +259,4 @@ class ModelMetadata:
         self.custom_metadata_map = dict(model.metadata)
 
 
-__all__ = ["InferenceSession", "NodeArg", "SessionOptions", "np"]
+__all__ = ["InferenceSession", "NodeArg", "SessionOptions", "RunOptions"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ai_engine.engine.registry import register
+from ai_engine.engine.run_options import current
 
 
 def _truth(xp, cond) -> bool:
@@ -43,7 +44,10 @@ def loop(xp, max_trip_count=None, cond=None, *carried, body, outer_scope):
     scans: list[list] = [[] for _ in range(n_scan)]
     i = 0
     cond_value = np.asarray(True) if cond is None else cond
+    control = current()
     while keep_going and (limit is None or i < limit):
+        if control is not None:
+            control.check(f"Loop iteration {i}")
         outs = body([np.asarray(i, dtype=np.int64), cond_value] + state, outer_scope)
         cond_value = outs[0]
         keep_going = _truth(xp, cond_value)
@@ -74,7 +78,10 @@ def scan(xp, *inputs, body, num_scan_inputs, scan_input_axes=None,
     steps = lengths.pop() if lengths else 0
     n_scan_out = len(body.output_names) - n_state
     collected: list[list] = [[] for _ in range(n_scan_out)]
+    control = current()
     for t in range(steps):
+        if control is not None:
+            control.check(f"Scan iteration {t}")
         outs = body(state + [x[t] for x in moved], outer_scope)
         state = list(outs[:n_state])
         for k in range(n_scan_out):
@@ -99,7 +106,10 @@ def sequence_map(xp, input_sequence, *additional, body, outer_scope):
             raise ValueError(f"additional sequence has {len(extra)} elements, the input "
                              f"sequence {n}")
     results: list[list] = [[] for _ in body.output_names]
+    control = current()
     for i in range(n):
+        if control is not None:
+            control.check(f"SequenceMap iteration {i}")
         args = [input_sequence[i]] + [e[i] if isinstance(e, list) else e for e in additional]
         for k, out in enumerate(body(args, outer_scope)):
             results[k].append(out)

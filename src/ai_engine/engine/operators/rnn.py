@@ -20,6 +20,7 @@ import numpy as np
 from ai_engine.engine.operators._math import down
 from ai_engine.engine.operators.indexing import to_host
 from ai_engine.engine.registry import register
+from ai_engine.engine.run_options import current
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,7 +195,18 @@ class _Setup:
     def steps(self, d):
         """Time indices for direction ``d`` (0: forward or the only one, 1: backward)."""
         backward = d == 1 or self.reverse_only
-        return range(self.T - 1, -1, -1) if backward else range(self.T)
+        order = range(self.T - 1, -1, -1) if backward else range(self.T)
+        control = current()
+        if control is None:
+            return order
+        return self._checked(order, control)
+
+    @staticmethod
+    def _checked(order, control):
+        """The time steps, checking the run's RunOptions before each (run_options.py)."""
+        for t in order:
+            control.check(f"recurrent time step {t}")
+            yield t
 
     def commit(self, t, d, new, old):
         """Write step ``t``'s state to Y and return the carried state (masked if needed)."""

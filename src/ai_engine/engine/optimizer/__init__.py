@@ -38,9 +38,19 @@ def passes_for_level(level: int) -> tuple:
     return LEVELS.get(level, EXTENDED_PASSES)
 
 
-def optimize(graph: Graph, level: int = 99) -> list[str]:
-    """Run the passes of ``level`` until none changes the graph; returns the passes run."""
-    passes = passes_for_level(level)
+def pass_names() -> list[str]:
+    """Every pass by name, in pipeline order (``disabled_optimizers`` takes these)."""
+    return [p.__name__ for p in EXTENDED_PASSES]
+
+
+def optimize(graph: Graph, level: int = 99, disabled=frozenset()) -> list[str]:
+    """Run the passes of ``level`` but ``disabled`` (names) until none changes the graph;
+    returns the passes run."""
+    unknown = sorted(set(disabled) - set(pass_names()))
+    if unknown:
+        raise ValueError(f"unknown optimizer pass(es) {unknown} in disabled_optimizers; "
+                         f"the passes are {pass_names()}")
+    passes = [p for p in passes_for_level(level) if p.__name__ not in disabled]
     done: list[str] = []
     for _ in range(MAX_ROUNDS):
         changed = False
