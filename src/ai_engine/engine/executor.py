@@ -9,17 +9,13 @@ serves many threads at once.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from ai_engine.engine.binding import bind
 from ai_engine.engine.codegen import GeneratedRun
 from ai_engine.engine.graph import Graph, Node
-from ai_engine.engine.run_options import current
 from ai_engine.errors import EngineError, KernelError
 from ai_engine.memory.liveness import release_points
-from ai_engine.memory.tracker import MemoryTracker, owned_bytes
 
 _NONE_SLOT = 0  # always holds None: where omitted optional inputs read from
 
@@ -114,9 +110,9 @@ class Plan:
                       for (fn, ins, outs, kw), fr in zip(steps, frees)]
         self.template = template
         self.slot_of = slot_of
+        self.step_names = [node.describe() for node in self.nodes]
         self._generated = GeneratedRun(self.steps, self.input_slots, self.output_slots,
-                                       template, _NONE_SLOT, xp,
-                                       [node.describe() for node in self.nodes])
+                                       template, _NONE_SLOT, xp, self)
 
     def _prepare(self, node: Node):
         op, kwargs = bind(node)
@@ -145,53 +141,6 @@ class Plan:
             values = [frame.get(n) if n != "None" else None
                       for n in self._generated.input_names[k]]
             raise self._kernel_error(k, values, exc) from exc
-
-    @staticmethod
-    def _store_many(slots, outs, result):
-        if type(result) is not tuple:
-            result = (result,)
-        for s, value in zip(outs, result):
-            if s != _NONE_SLOT:
-                slots[s] = np.asarray(value) if isinstance(value, np.generic) else value
-
-    def run_instrumented(self, inputs: list, tracker: MemoryTracker | None = None,
-                         events: list | None = None) -> list:
-        """:meth:`run` that also tracks live bytes and/or records per-node timings.
-
-        ``events`` receives ``(node, start_ns, duration_ns)`` per step.
-        """
-        tracker = tracker or MemoryTracker()
-        slots = self.template.copy()
-        for s, value in zip(self.input_slots, inputs):
-            slots[s] = value
-            tracker.allocate(owned_bytes(value))
-        xp = self.xp
-        k = 0
-        quiet = _QUIET_FLOATS()
-        quiet.__enter__()
-        control = current()
-        try:
-            for k, (fn, ins, outs, kwargs, frees) in enumerate(self.steps):
-                if control is not None:
-                    control.check(self.nodes[k].describe())
-                start = time.perf_counter_ns()
-                result = fn(xp, *[slots[i] for i in ins], **kwargs)
-                if events is not None:
-                    events.append((self.nodes[k], start, time.perf_counter_ns() - start))
-                out_slots = (outs,) if type(outs) is int else outs
-                if type(outs) is int and type(result) is tuple:
-                    result = result[0]
-                self._store_many(slots, out_slots, result)
-                for s in out_slots:
-                    tracker.allocate(owned_bytes(slots[s]))
-                for f in frees:
-                    tracker.release(owned_bytes(slots[f]))
-                    slots[f] = None
-        except Exception as exc:
-            raise self._kernel_error(k, [slots[i] for i in self.steps[k][1]], exc) from exc
-        finally:
-            quiet.__exit__(None, None, None)
-        return [slots[s] for s in self.output_slots]
 
     def _kernel_error(self, k: int, inputs: list, exc: Exception) -> Exception:
         if k >= len(self.nodes):

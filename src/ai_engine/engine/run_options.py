@@ -7,8 +7,10 @@ at every iteration of Loop/Scan/SequenceMap and at every time step of LSTM/GRU/R
 
 How: ``session.run`` puts a :class:`RunControl` in a context variable for the duration of the
 run (one per thread, so concurrent runs do not see each other's); the generated plan reads
-it once per (sub)graph run and, when there is one, calls ``check`` before each node. Without
-run options the per-node cost is one ``is not None`` test.
+it once per (sub)graph run and, when there is one, calls its hooks: ``enter(plan)``,
+``step(plan, k)`` before each node, ``leave(plan)`` (codegen.py). Without run options the
+per-node cost is one ``is not None`` test. The profiler and memory tracker are controls too
+(instrumentation.py), so every run runs the same generated code.
 """
 
 from __future__ import annotations
@@ -64,13 +66,24 @@ class RunControl:
 
     __slots__ = ("options", "deadline", "start")
 
-    def __init__(self, options: RunOptions, timeout_s: float | None = None):
+    def __init__(self, options: RunOptions | None, timeout_s: float | None = None):
+        options = RunOptions() if options is None else options
         self.options = options
         self.start = time.monotonic()
         limit = options.timeout_s if timeout_s is None else timeout_s
         if limit is not None and (limit != limit or limit < 0):
             raise ValueError(f"RunOptions.timeout_s must be a number >= 0, got {limit!r}")
         self.deadline = None if limit is None else self.start + float(limit)
+
+    def enter(self, plan) -> None:
+        """A (sub)graph run starts."""
+
+    def leave(self, plan) -> None:
+        """A (sub)graph run ends."""
+
+    def step(self, plan, k: int) -> None:
+        """Step ``k`` of ``plan`` is about to run."""
+        self.check(plan.step_names[k])
 
     def check(self, where: str = "") -> None:
         """Raise if the run was terminated or is past its deadline; ``where`` names the

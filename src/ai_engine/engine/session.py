@@ -23,6 +23,7 @@ from ai_engine.engine.binding import check_supported
 from ai_engine.engine.executor import Plan
 from ai_engine.engine.graph import Graph, Value
 from ai_engine.engine import providers as execution_providers
+from ai_engine.engine.instrumentation import Instrumentation
 from ai_engine.engine.logs import SessionLog
 from ai_engine.engine.options import SessionOptions
 from ai_engine.engine.run_options import RunControl, RunOptions, activate, deactivate
@@ -34,7 +35,6 @@ from ai_engine.memory.allocator import tune_malloc
 
 _SESSION_KWARGS = ("disabled_optimizers",)   # the keyword arguments onnxruntime's takes too
 _MAX_OUTPUT_PLANS = 16                       # plans kept for subsets of the outputs
-from ai_engine.memory.tracker import MemoryTracker
 
 
 @dataclass(frozen=True)
@@ -164,24 +164,31 @@ class InferenceSession:
             out.append(r)
         return out
 
-    def _run_controlled(self, picks, inputs, run_options: RunOptions) -> list:
-        log = SessionLog(run_options.log_severity_level, run_options.logid or
-                         self._options.logid)
-        control = RunControl(run_options)
+    def _run_controlled(self, picks, inputs, run_options: RunOptions | None) -> list:
+        """A run with hooks: RunOptions checks, and the profiler / memory tracker."""
+        options = self._options
+        if options.enable_profiling or options.track_memory:
+            control = Instrumentation(run_options, options.enable_profiling,
+                                      options.track_memory)
+        else:
+            control = RunControl(run_options)
+        log = SessionLog(control.options.log_severity_level,
+                         control.options.logid or options.logid)
         token = activate(control)
         try:
             log.log(0, "run started")
-            results = self._execute(picks, inputs)
+            results = self._plan_for(picks).run(inputs)
             log.log(0, "run finished in %.3f ms", 1000 * (time.monotonic() - control.start))
-            return results
         finally:
             deactivate(token)
+        if isinstance(control, Instrumentation):
+            self._keep_instrumentation(control)
+        return results
 
     def _execute(self, picks: list[int], inputs: list) -> list:
-        plan = self._plan_for(picks)
         if self._options.enable_profiling or self._options.track_memory:
-            return self._run_instrumented(plan, inputs)
-        return plan.run(inputs)
+            return self._run_controlled(picks, inputs, None)
+        return self._plan_for(picks).run(inputs)
 
     def _plan_for(self, picks: list[int]) -> Plan:
         """The whole plan, or one that computes only the outputs ``picks``."""
@@ -210,15 +217,12 @@ class InferenceSession:
                 self._override_sessions[fed] = session
         return session
 
-    def _run_instrumented(self, plan: Plan, inputs: list) -> list:
-        tracker = MemoryTracker()
-        events = [] if self._options.enable_profiling else None
-        results = plan.run_instrumented(inputs, tracker, events)
-        self.last_run_memory = tracker.as_dict()
-        if events is not None:
+    def _keep_instrumentation(self, control: Instrumentation) -> None:
+        if control.tracker is not None:
+            self.last_run_memory = control.tracker.as_dict()
+        if control.events is not None:
             with self._lock:
-                self._profile_events.extend(events)
-        return results
+                self._profile_events.extend(control.events)
 
     def _pick_outputs(self, output_names) -> list[int]:
         if output_names is None:
