@@ -84,6 +84,20 @@ def register(op_type: str, since: int = 1, domain: str = DEFAULT_DOMAIN, *,
     return decorate
 
 
+def register_generated(name: str, kernel: Callable, since: int,
+                       legacy: Callable | None = None) -> Callable:
+    """Register a kernel built by a factory (the elementwise and logical families): name and
+    document it after the op, register it from opset ``since``, and its opset-1 form
+    ``legacy`` (old attributes such as ``broadcast`` / ``consumed_inputs``) from 1."""
+    kernel.__name__ = kernel.__qualname__ = name.lower()
+    kernel.__doc__ = f"{name}: https://onnx.ai/onnx/operators/onnx__{name}.html"
+    register(name, since=since)(kernel)
+    if legacy is not None:
+        legacy.__doc__ = kernel.__doc__
+        register(name, since=1)(legacy)
+    return kernel
+
+
 def find(op_type: str, domain: str, opset: int) -> OpDef | None:
     """The kernel for ``op_type`` at ``opset`` of ``domain``, or ``None``."""
     versions = _registry.get((canonical_domain(domain), op_type))

@@ -3,7 +3,7 @@
 Rewrite rule (every intermediate read once and not a graph output; ``c`` one-element float
 constants):
 ``O = MatMul(Softmax(S [* c | / c] [+ M], axis=-1), V)`` with ``S = MatMul(Q [* c1], K' [* c2])``
-becomes ``O = ai_engine::Attention(Q, K', V, M?, scale=c1*c2*c (or /c))``. When ``K'`` is
+becomes ``O = ai_engine::FusedAttention(Q, K', V, M?, scale=c1*c2*c (or /c))``. When ``K'`` is
 ``Transpose(K)`` swapping the last two axes only, the kernel reads ``K`` and ``transpose_k=1``
 lets BLAS do the transpose. The scale is applied once to the score matrix and the softmax runs
 in place on it (float32/float64 graphs only: in half precision the unfused chain rounds
@@ -96,7 +96,7 @@ def fuse_attention(graph: Graph) -> bool:
                for x in (q, k, v, y)):
             continue  # half precision: the unfused chain rounds at every node; keep it
         inputs = [q, k, v] + ([mask] if mask is not None else [])
-        replace_nodes(graph, nodes, Node("Attention", inputs, [y],
+        replace_nodes(graph, nodes, Node("FusedAttention", inputs, [y],
                                          {"scale": float(scale), "transpose_k": transpose_k},
                                          domain="ai_engine", name=sm.name + "/attention",
                                          opset=1))

@@ -140,7 +140,7 @@ class _Infer:
         a = node.attrs
         res = None
         if node.domain == "ai_engine":
-            if op == "Attention" and s[0] is not None and s[2] is not None:
+            if op == "FusedAttention" and s[0] is not None and s[2] is not None:
                 res = s[0][:-1] + (s[2][-1],)     # softmax(q k^T) v: q's rows, v's columns
             if op == "MatMulAdd" and s[0] is not None and s[1] is not None and len(s[1]) == 2:
                 res = s[0][:-1] + (s[1][1],)
