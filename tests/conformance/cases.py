@@ -5,7 +5,8 @@ from ``onnx.backend.test.case.model.collect_testcases``, and the PyTorch cases f
 ``pytorch-converted`` and ``pytorch-operator`` folders of ``onnx/backend/test/data`` (a
 ``model.onnx`` and ``test_data_set_*/{input,output}_N.pb`` each); every case holds a model and
 input/output data sets. (The ``simple`` folder holds the model cases again; ``light`` is
-run by test_light_models.py; ``real`` only names models to download.) Outputs are compared as onnx's own backend runner does: same dtype, then
+run by test_light_models.py; ``real`` only names models to download.) Outputs are compared as
+onnx's own backend runner does: same dtype, then
 ``assert_allclose`` with the case's rtol/atol (exact equality for strings).
 """
 

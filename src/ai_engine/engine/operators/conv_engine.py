@@ -234,7 +234,8 @@ def ohwi_cached(w):
 
     t = np.ascontiguousarray(np.moveaxis(w, 1, -1))
     try:
-        ref = weakref.ref(w, lambda _r, k=id(w), cache=_OHWI: cache.pop(k, None))
+        # the defaults bind this weight's id now, not at the callback's call
+        ref = weakref.ref(w, lambda _r, k=id(w), cache=_OHWI: cache.pop(k, None))  # noqa: B008
     except TypeError:
         return t
     _OHWI[id(w)] = (ref, t)

@@ -92,7 +92,8 @@ def pad_spatial(xp, x, begin, end, value=0, required=None):
         return x
     if any(b < 0 for b in begin) or any(e < 0 for e in end):
         sl = (slice(None), slice(None)) + tuple(
-            slice(max(-b, 0), x.shape[2 + i] - max(-e, 0)) for i, (b, e) in enumerate(zip(begin, end)))
+            slice(max(-b, 0), x.shape[2 + i] - max(-e, 0))
+            for i, (b, e) in enumerate(zip(begin, end)))
         x = x[sl]
         begin = [max(b, 0) for b in begin]
         end = [max(e, 0) for e in end]

@@ -134,7 +134,8 @@ def batch_normalization(xp, x, scale, b, input_mean, input_var, *, epsilon=1e-5,
     _check_bn(x)
     cd = compute_dtype(x.dtype)
     if not training_mode:
-        return cast_back(xp, _bn_apply(xp, x, scale, b, input_mean, input_var, epsilon, cd), x.dtype)
+        y = _bn_apply(xp, x, scale, b, input_mean, input_var, epsilon, cd)
+        return cast_back(xp, y, x.dtype)
     y, _, _, run_mean, run_var = _bn_train(xp, x, scale, b, input_mean, input_var, epsilon,
                                            momentum, cd)
     return (cast_back(xp, y, x.dtype), cast_back(xp, run_mean, input_mean.dtype),

@@ -7,7 +7,8 @@ becomes ``O = ai_engine::FusedAttention(Q, K', V, M?, scale=c1*c2*c (or /c))``. 
 ``Transpose(K)`` swapping the last two axes only, the kernel reads ``K`` and ``transpose_k=1``
 lets BLAS do the transpose. The scale is applied once to the score matrix and the softmax runs
 in place on it (float32/float64 graphs only: in half precision the unfused chain rounds
-after every node, which the fused kernel would not reproduce), which saves three temporaries and five dispatches per head group.
+after every node, which the fused kernel would not reproduce), which saves three temporaries
+and five dispatches per head group.
 """
 
 from __future__ import annotations
