@@ -46,8 +46,8 @@ def batch_sizes(s) -> dict:
 
 def pending(server, model) -> int:
     text = httpx.get(server.url + "/metrics").text
-    m = re.search(r'^nv_inference_pending_request_count\{model="%s",[^}]*\} (\d+)$'
-                  % re.escape(model), text, re.M)
+    gauge = rf'nv_inference_pending_request_count\{{model="{re.escape(model)}",[^}}]*\}}'
+    m = re.search(rf"^{gauge} (\d+)$", text, re.MULTILINE)
     assert m, f"no pending gauge for {model!r}"
     return int(m.group(1))
 

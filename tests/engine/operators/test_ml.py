@@ -80,7 +80,8 @@ def test_array_feature_extractor(dtype):
 def test_array_feature_extractor_strings_and_bad_index():
     run("ArrayFeatureExtractor", _strings("a", "b", "c").reshape(1, 3),
         np.array([2, 0], np.int64), ml_opset=1)
-    with pytest.raises(KernelError, match="ArrayFeatureExtractor: index out of range for last dim 3"):
+    with pytest.raises(KernelError,
+                       match="ArrayFeatureExtractor: index out of range for last dim 3"):
         run("ArrayFeatureExtractor", np.zeros((2, 3), np.float32), np.array([3], np.int64),
             ml_opset=1, ort_check=False)
 
@@ -111,7 +112,8 @@ def test_one_hot_encoder():
         cats_int64s=[1, 3, 5])
     run("OneHotEncoder", _strings("b", "a", "z").reshape(1, 3), ml_opset=1,
         cats_strings=["a", "b"])
-    with pytest.raises(KernelError, match="OneHotEncoder: an input value is not one of the categories"):
+    with pytest.raises(KernelError,
+                       match="OneHotEncoder: an input value is not one of the categories"):
         run("OneHotEncoder", np.array([1, 2], np.int64), ml_opset=1, ort_check=False,
             cats_int64s=[1], zeros=0)
 

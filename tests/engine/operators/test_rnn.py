@@ -209,5 +209,6 @@ def test_opset1_forms_accept_output_sequence_and_reject_layout(op, opset):
     got = _run(op, ins, opset, output_sequence=1)
     _, want = _run_both(op, ins, 14)
     _check(got, want)
-    with pytest.raises(ModelLoadError, match=rf"{op} node .* \(opset {opset}\) has attribute\(s\) \['layout'\]"):
+    with pytest.raises(ModelLoadError,
+                       match=rf"{op} node .* \(opset {opset}\) has attribute\(s\) \['layout'\]"):
         _run(op, ins, opset, layout=0)

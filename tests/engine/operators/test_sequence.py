@@ -72,7 +72,8 @@ def test_insert_erase_positions_do_not_alias():
 @pytest.mark.parametrize("op,args", [("SequenceAt", (i64(3),)), ("SequenceErase", (i64(-4),)),
                                      ("SequenceInsert", (A, i64(4)))])
 def test_positions_out_of_range(op, args):
-    with pytest.raises(KernelError, match=rf"{op}: position -?\d out of range for a sequence of length 3"):
+    with pytest.raises(KernelError,
+                       match=rf"{op}: position -?\d out of range for a sequence of length 3"):
         run(op, [A, B, C], *args)
 
 
