@@ -134,6 +134,10 @@ def run_case(case) -> None:
         feeds = dict(zip(names, inputs))
         with np.errstate(all="ignore"):
             got = session.run(None, feeds)
+        assert len(got) == len(out_names), \
+            f"{case.name}: {len(got)} outputs, the model declares {len(out_names)}"
+        assert len(outputs) == len(got), \
+            f"{case.name}: {len(got)} outputs, the case expects {len(outputs)}"
         for oname, ref, out in zip(out_names, outputs, got):
             assert_same(f"{case.name}:{oname}", ref, out, case.rtol, case.atol)
 

@@ -43,6 +43,7 @@ def _check(model, feeds, expect_ops, absent_ops=()):
     ops = {n.op_type for n in s.graph.nodes}
     assert set(expect_ops) <= ops, ops
     assert not (set(absent_ops) & ops), ops
+    assert len(got) == len(ref), (len(got), len(ref))
     for a, b in zip(got, ref):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     return s
