@@ -1,6 +1,6 @@
-"""Property tests, part 5: convolution and pooling in 1-3 D with auto_pad, Pad with negative
+"""Property tests: convolution and pooling in 1-3 D with auto_pad, Pad with negative
 pads, detection, quantized and rounding-sensitive operators, ai-engine against onnxruntime (see
-test_properties_more.py)."""
+test_properties_shape_index_cast.py)."""
 
 import numpy as np
 from hypothesis import assume, given

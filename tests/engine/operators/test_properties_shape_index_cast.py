@@ -1,8 +1,9 @@
-"""Property tests, part 2: ai-engine against onnxruntime on drawn shapes, attributes and dtypes.
+"""Property tests: ai-engine against onnxruntime on drawn shapes, attributes and dtypes.
 
-Shape/layout, indexing, selection and Cast (part 1, test_properties.py, covers broadcasting
-arithmetic, reductions, Slice, Conv, pooling, Pad and Gather; test_properties_more_nn.py the
-linear-algebra, Resize, normalization, recurrent and ConvTranspose families). Where onnxruntime
+Shape/layout, indexing, selection and Cast (test_properties_common_ops.py covers broadcasting
+arithmetic, reductions, Slice, Conv, pooling, Pad and Gather; the linear-algebra, Resize,
+normalization, recurrent and ConvTranspose families are in
+test_properties_linalg_norm_recurrent.py). Where onnxruntime
 departs from the ONNX spec the test follows the spec and says so. PROP_EXAMPLES=1000 when
 hunting.
 """

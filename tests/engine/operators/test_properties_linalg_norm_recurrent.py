@@ -1,5 +1,5 @@
-"""Property tests, part 3: linear algebra, Resize, normalization, recurrent layers and
-ConvTranspose, ai-engine against onnxruntime (see test_properties_more.py)."""
+"""Property tests: linear algebra, Resize, normalization, recurrent layers and
+ConvTranspose, ai-engine against onnxruntime (see test_properties_shape_index_cast.py)."""
 
 import numpy as np
 from hypothesis import assume, given
