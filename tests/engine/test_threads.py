@@ -1,0 +1,61 @@
+"""Default BLAS threads follow the cores the process may use: affinity and cgroup quota."""
+
+import os
+
+import pytest
+
+from ai_engine.engine import threads
+
+
+def _tree(tmp_path, proc_cgroup: str, files: dict):
+    for rel, text in files.items():
+        path = tmp_path / "cg" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    (tmp_path / "cgroup").write_text(proc_cgroup)
+    return str(tmp_path / "cg"), str(tmp_path / "cgroup")
+
+
+@pytest.mark.parametrize("proc,files,quota", [
+    ("0::/\n", {"cpu.max": "150000 100000\n"}, 1.5),
+    ("0::/\n", {"cpu.max": "max 100000\n"}, None),
+    ("0::/kubepods/pod1\n", {"cpu.max": "max 100000", "kubepods/cpu.max": "400000 100000",
+                             "kubepods/pod1/cpu.max": "200000 100000"}, 2.0),
+    ("0::/a/b\n", {"a/cpu.max": "100000 100000", "a/b/cpu.max": "max 100000"}, 1.0),
+    ("4:cpu,cpuacct:/docker/x\n", {"cpu,cpuacct/docker/x/cpu.cfs_quota_us": "300000",
+                                   "cpu,cpuacct/docker/x/cpu.cfs_period_us": "100000"}, 3.0),
+    ("4:cpu,cpuacct:/\n", {"cpu,cpuacct/cpu.cfs_quota_us": "-1",
+                           "cpu,cpuacct/cpu.cfs_period_us": "100000"}, None),
+    ("0::/\n", {}, None),
+])
+def test_cgroup_quota_v1_and_v2(tmp_path, proc, files, quota):
+    root, proc_file = _tree(tmp_path, proc, files)
+    assert threads.cgroup_cpu_quota(root, proc_file) == quota
+
+
+def test_usable_cores_is_affinity_capped_by_quota(tmp_path):
+    affinity = len(os.sched_getaffinity(0))
+    root, proc_file = _tree(tmp_path, "0::/\n", {"cpu.max": "150000 100000"})
+    assert threads.usable_cores(root, proc_file) == 1  # 1.5 CPUs: one unthrottled thread
+    root, proc_file = _tree(tmp_path, "0::/\n", {"cpu.max": "6400000 100000"})
+    assert threads.usable_cores(root, proc_file) == affinity  # quota above the mask
+
+
+def test_default_caps_blas_at_usable_cores_and_never_raises_it(monkeypatch):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    with threadpool_limits(limits=64, user_api="blas"):
+        monkeypatch.setattr(threads, "_capped", False)
+        monkeypatch.setattr(threads, "usable_cores", lambda: 1)
+        threads.apply_intra_op_threads(0)
+        assert set(blas_threads()) == {1}
+    with threadpool_limits(limits=1, user_api="blas"):
+        monkeypatch.setattr(threads, "_capped", False)
+        monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+        threads.apply_intra_op_threads(0)
+        assert set(blas_threads()) == {1}  # a smaller pool set before stays
+    with pytest.raises(ValueError, match="intra_op_num_threads"):
+        threads.apply_intra_op_threads(-1)
