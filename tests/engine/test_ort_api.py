@@ -222,3 +222,16 @@ def test_optimized_model_with_a_subgraph_round_trips(tmp_path):
                                   [0.0, 2.0])
     np.testing.assert_array_equal(reloaded.run(None, {"c": np.array(False), "x": x})[0],
                                   [1.0, -2.0])
+
+
+def test_onnxruntime_only_providers_are_skipped_and_typos_raise(caplog):
+    model, _ = mlp_model()
+    wanted = ["TensorrtExecutionProvider", "CoreMLExecutionProvider", "CPUExecutionProvider"]
+    with caplog.at_level("WARNING", logger="ai_engine.providers"):
+        session = InferenceSession(model, providers=wanted)
+    assert session.get_providers() == ["CPUExecutionProvider"]
+    assert "TensorrtExecutionProvider" in caplog.text
+    # every provider onnxruntime lists is either ai-engine's or skipped, never an error
+    assert InferenceSession(model, providers=ort.get_all_providers()).get_providers()
+    with pytest.raises(ValueError, match="unknown execution provider 'CPUExecutionProviderr'"):
+        InferenceSession(model, providers=["CPUExecutionProviderr"])
