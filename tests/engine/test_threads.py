@@ -47,6 +47,7 @@ def test_default_caps_blas_at_usable_cores_and_never_raises_it(monkeypatch):
     def blas_threads():
         return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
 
+    monkeypatch.setattr(threads, "_owned_size", None)
     with threadpool_limits(limits=64, user_api="blas"):
         monkeypatch.setattr(threads, "_capped", False)
         monkeypatch.setattr(threads, "usable_cores", lambda: 1)
@@ -59,3 +60,50 @@ def test_default_caps_blas_at_usable_cores_and_never_raises_it(monkeypatch):
         assert set(blas_threads()) == {1}  # a smaller pool set before stays
     with pytest.raises(ValueError, match="intra_op_num_threads"):
         threads.apply_intra_op_threads(-1)
+
+
+def test_tuner_keeps_the_faster_count_and_explores_the_other(monkeypatch):
+    from ai_engine.engine import thread_tuner
+
+    monkeypatch.setattr(thread_tuner, "_active_runs", 0)
+    monkeypatch.setattr(threads, "resize_owned_pool", lambda n: True)
+    tuner = thread_tuner.ThreadTuner(cores=2)
+    latency = {2: 0.010, 1: 0.004}  # a loaded machine: one thread is faster
+    used = []
+    for _ in range(64):
+        count = tuner.begin()
+        used.append(count)
+        tuner.end(count, latency[count])
+    assert used[:2] == [2, 1]  # each count measured once first
+    assert used.count(2) == 1 + 2  # then only at the exploring runs (every 32nd)
+    assert all(c == 1 for i, c in enumerate(used[2:], 2) if i % 32 != 31)
+    latency.update({2: 0.002})  # the load went away: two threads win again
+    used = []
+    for _ in range(40):
+        count = tuner.begin()
+        used.append(count)
+        tuner.end(count, latency[count])
+    assert used[-1] == 2 and used.count(2) >= 40 - 32  # switched at the first exploration
+
+
+def test_tuner_leaves_the_pool_alone_when_another_run_is_in_flight(monkeypatch):
+    from ai_engine.engine import thread_tuner
+
+    monkeypatch.setattr(thread_tuner, "_active_runs", 0)
+    monkeypatch.setattr(threads, "resize_owned_pool", lambda n: True)
+    first, second = thread_tuner.ThreadTuner(2), thread_tuner.ThreadTuner(2)
+    count = first.begin()
+    assert count == 2 and second.begin() is None  # concurrent: no resize, not measured
+    second.end(None, 0.5)
+    first.end(count, 0.01)
+    assert second.mean == {2: None, 1: None} and first.mean[2] == 0.01
+
+
+def test_pool_set_by_someone_else_is_not_resized(monkeypatch):
+    from threadpoolctl import threadpool_limits
+
+    monkeypatch.setattr(threads, "_owned_size", 2)
+    with threadpool_limits(limits=1, user_api="blas"):  # e.g. the server, or the user
+        assert threads.resize_owned_pool(2) is False
+        assert threads._owned_size is None
+    assert threads.resize_owned_pool(1) is False

@@ -29,6 +29,7 @@ from ai_engine.engine.logs import SessionLog
 from ai_engine.engine.options import SessionOptions
 from ai_engine.engine.ort_values import OrtValue
 from ai_engine.engine.run_options import RunControl, RunOptions, activate, deactivate
+from ai_engine.engine.thread_tuner import tuner_for
 from ai_engine.engine.threads import apply_intra_op_threads
 from ai_engine.engine.validation import FeedValidator
 from ai_engine.errors import InvalidInputError
@@ -84,6 +85,8 @@ class InferenceSession:
                                                    execution_providers.truthy(strict))
         self.xp = self._choice.xp
         apply_intra_op_threads(options.intra_op_num_threads)
+        # GPU sessions do no BLAS on the host: nothing to tune there.
+        self._tuner = tuner_for(options.intra_op_num_threads) if self.xp is np else None
         tune_malloc()
         self._model: LoadedModel = load_model(model, fed)
         graph = self._model.graph
@@ -201,10 +204,18 @@ class InferenceSession:
                             f"{type(run_options).__name__}")
         picks = self._pick_outputs(output_names)
         inputs = self._validator.check(input_feed, self.xp)
-        if run_options is None:
-            results = self._execute(picks, inputs)
-        else:
-            results = self._run_controlled(picks, inputs, run_options)
+        tuner = self._tuner
+        threads = tuner.begin() if tuner is not None else None
+        start, elapsed = time.perf_counter(), None
+        try:
+            if run_options is None:
+                results = self._execute(picks, inputs)
+            else:
+                results = self._run_controlled(picks, inputs, run_options)
+            elapsed = time.perf_counter() - start
+        finally:
+            if tuner is not None:
+                tuner.end(threads, elapsed)
         # A folded constant is shared between runs: hand out a copy.
         return [r.copy() if i in self._const_outputs else r for i, r in zip(picks, results)]
 

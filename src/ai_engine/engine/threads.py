@@ -6,7 +6,9 @@ process's affinity mask (``taskset``, ``docker --cpuset-cpus``), limited by its 
 quota (``docker --cpus``, a Kubernetes CPU limit), since BLAS libraries size their pools from
 the machine's core count and a pool larger than the quota gets throttled mid-GEMM, with every
 thread waiting for the slowest. The cap only lowers a pool: a smaller size set before (by
-the server, by the user with threadpoolctl or ``OPENBLAS_NUM_THREADS``) stays.
+the server, by the user with threadpoolctl or ``OPENBLAS_NUM_THREADS``) stays. A pool this
+module sized is "owned": thread_tuner.py may then resize it between runs (all usable cores
+or one, whichever the session measures faster); a count set any other way ends that.
 
 BLAS pools are process-wide, so the last session that sets a count wins.
 """
@@ -17,7 +19,12 @@ import math
 import os
 
 CGROUP_ROOT = "/sys/fs/cgroup"
+# Environment variables through which a user fixes the BLAS pool size himself.
+USER_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS",
+                         "MKL_NUM_THREADS")
 _capped = False
+_owned_size: int | None = None   # the pool size this module set, while nobody else set one
+_pools: list | None = None       # threadpoolctl's controllers of the BLAS libraries
 
 
 def usable_cores(cgroup_root: str = CGROUP_ROOT, proc_cgroup: str = "/proc/self/cgroup"
@@ -101,18 +108,51 @@ def _v1_quota(directory: str) -> float | None:
 def apply_intra_op_threads(count: int) -> None:
     """Limit the BLAS pools to ``count`` threads (> 0), or, for 0, cap them once per process
     at :func:`usable_cores`."""
-    global _capped
+    global _capped, _owned_size
     if isinstance(count, bool) or int(count) != count or count < 0:
         raise ValueError(f"intra_op_num_threads must be an int >= 0, got {count!r}")
-    from threadpoolctl import threadpool_info, threadpool_limits
-
     if count > 0:
-        threadpool_limits(limits=int(count), user_api="blas")
+        _owned_size = None  # the user's count: never resized behind his back
+        _set_pools(int(count))
         return
     if _capped:
         return
     _capped = True
     cores = usable_cores()
-    if any(pool.get("num_threads", 0) > cores for pool in threadpool_info()
-           if pool.get("user_api") == "blas"):
-        threadpool_limits(limits=cores, user_api="blas")
+    sizes = [pool.get_num_threads() for pool in _blas_pools()]
+    if any(size > cores for size in sizes):
+        _set_pools(cores)
+        sizes = [cores]
+    if sizes and set(sizes) == {cores} and not any(os.environ.get(v)
+                                                   for v in USER_THREAD_VARIABLES):
+        _owned_size = cores
+
+
+def resize_owned_pool(count: int) -> bool:
+    """Resize the BLAS pools to ``count`` if this module owns them; ``False`` if not.
+    The caller makes sure no BLAS call is in flight (thread_tuner.py)."""
+    global _owned_size
+    if _owned_size is None:
+        return False
+    pools = _blas_pools()
+    if any(pool.get_num_threads() != _owned_size for pool in pools):
+        _owned_size = None  # someone else resized them since: theirs now
+        return False
+    if count != _owned_size:
+        _set_pools(count)
+        _owned_size = count
+    return True
+
+
+def _blas_pools() -> list:
+    global _pools
+    if _pools is None:
+        from threadpoolctl import ThreadpoolController
+
+        _pools = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+    return _pools
+
+
+def _set_pools(count: int) -> None:
+    for pool in _blas_pools():
+        pool.set_num_threads(count)
