@@ -15,7 +15,7 @@ import sys as _sys
 # OpenBLAS's idle worker threads spin for 2**28 CPU cycles (about 0.1 s) after every BLAS
 # call before they sleep, taking cores from the rest of the run and from other processes
 # (measured: 50-65 ms of CPU burnt in the 0.5 s after one 300x300 GEMM on 2 threads; 6 ms
-# with 2**22 cycles, about 1.5 ms, which still covers the gap between the GEMMs of one run).
+# with 2**22 cycles, about 1.5 ms).
 # OpenBLAS reads this once, when NumPy loads it, so it only applies when ai_engine is
 # imported before NumPy; a value the user set is kept. (OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE
 # are deliberately left alone: docs/PERFORMANCE.md.)

@@ -107,3 +107,33 @@ def test_pool_set_by_someone_else_is_not_resized(monkeypatch):
         assert threads.resize_owned_pool(2) is False
         assert threads._owned_size is None
     assert threads.resize_owned_pool(1) is False
+
+
+def test_concurrent_runs_with_the_tuner_give_the_same_results():
+    import threading
+
+    import numpy as np
+
+    from ai_engine import InferenceSession
+    from test_session import mlp_model
+
+    model, ref = mlp_model()
+    session = InferenceSession(model)
+    x = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32)
+    expected = ref(x)
+    failures = []
+
+    def work():
+        for _ in range(60):
+            got = session.run(None, {"x": x})[0]
+            if not np.allclose(got, expected, rtol=1e-5, atol=1e-6):
+                failures.append(got)
+
+    workers = [threading.Thread(target=work) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert not failures
+    from ai_engine.engine import thread_tuner
+    assert thread_tuner._active_runs == 0
