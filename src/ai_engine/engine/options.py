@@ -66,8 +66,8 @@ class SessionOptions:
     each node, so there is no inter-op pool to size. ``execution_order``: nodes always run in
     the graph's topological order (the order of the model file). ``enable_cpu_mem_arena``,
     ``enable_mem_pattern``: onnxruntime's arena and its allocation plan from the first run's
-    shapes; ai-engine has no arena, arrays come from NumPy and malloc (``ai_engine.memory``
-    returns freed memory to the OS). ``enable_mem_reuse``: every value is dropped right after
+    shapes; ai-engine has no arena, arrays come from NumPy and malloc (tuned by
+    ``ai_engine.memory.allocator``). ``enable_mem_reuse``: every value is dropped right after
     its last use, so malloc reuses the memory; there is no separate reuse plan to switch off.
     ``use_deterministic_compute``: the CPU kernels use no nondeterministic algorithms (no
     atomics, no algorithm search), so results repeat run to run for a given thread count.
