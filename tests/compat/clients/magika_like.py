@@ -23,7 +23,8 @@ class Detector:
 
 def main(model_dir, out):
     detector = Detector(os.path.join(model_dir, "transformer_encoder.onnx"))
-    features = np.random.default_rng(7).integers(0, 100, (4, 16))  # exported at batch 4, length 16.astype(np.int64)
+    # the model was exported at batch 4, length 16
+    features = np.random.default_rng(7).integers(0, 100, (4, 16)).astype(np.int64)
     raw = detector.predict(features)
     pooled = raw.mean(axis=1)
     np.savez(out, raw=raw, label=pooled.argmax(axis=1), score=pooled.max(axis=1))
