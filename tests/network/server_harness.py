@@ -170,4 +170,18 @@ def build_test_repo(repo: str) -> str:
               config=SLOW % "default_queue_policy { max_queue_size: 2 }")
     for name in ("cycle", "inflight"):
         add_model(repo, name, affine_model())
+    add_symlinked_model(repo, "linked", affine_model(4.0, 0.0))
     return repo
+
+
+def add_symlinked_model(repo: str, name: str, model) -> str:
+    """``<repo>/<name>/1/model.onnx`` as a symlink to a file outside the repository (a shared
+    model store, a Kubernetes volume mount)."""
+    store = repo.rstrip(os.sep) + "_store"
+    os.makedirs(store, exist_ok=True)
+    target = os.path.join(store, f"{name}.onnx")
+    with open(target, "wb") as f:
+        f.write(model.SerializeToString())
+    os.makedirs(os.path.join(repo, name, "1"), exist_ok=True)
+    os.symlink(target, os.path.join(repo, name, "1", "model.onnx"))
+    return target

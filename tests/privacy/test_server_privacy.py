@@ -89,3 +89,17 @@ def test_payloads_never_reach_the_logs(guarded):
 def test_redaction_of_stray_payloads():
     assert "0.25" not in redact('failed on {"data": [0.25, 0.5]}')
     assert "123" not in redact("values 123 456 789 101 112 131 415 161 718 192")
+
+
+def test_redaction_keeps_names_paths_versions_and_reasons():
+    reason = ("model 'resnet50': no version folder with a model.onnx matches its version "
+              "policy ('latest', 1); /srv/models/resnet50/1/model.onnx -> /mnt/store/r50.onnx")
+    assert redact(reason) == reason
+
+
+def test_redaction_removes_secrets():
+    text = redact(f"headers Authorization: Bearer tok-123, X-API-Key: {KEY}; key {KEY} again",
+                  secrets=(KEY,))
+    assert "tok-123" not in text and KEY not in text
+    assert text.count("<secret>") == 3
+    assert "array([<redacted>])" in redact("got array([0.5, 0.25])")

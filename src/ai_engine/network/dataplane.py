@@ -53,7 +53,7 @@ class DataPlane:
 
     def model_config(self, name: str, version: str | None = None) -> dict:
         mv = self.repository.get(name, version)
-        return mv.triton_config(self.repository.defaults.max_batch_size)
+        return mv.triton_config()
 
     def model_stats(self, name: str | None = None, version: str | None = None) -> dict:
         if name is None:
@@ -103,7 +103,7 @@ class DataPlane:
                 raise InvalidInputError(f"input {name!r} is missing; model {mv.name!r} "
                                         f"needs {expected}")
             feeds[name] = _check(name, datatype, elem_type, shape, given[name])
-        limit = mv.batcher.policy.max_batch_size if mv.config.max_batch_size else 0
+        limit = mv.policy.max_batch_size if mv.config.max_batch_size else 0
         if limit and mv.batchable:
             rows = next(iter(feeds.values())).shape[0]
             if rows > limit:

@@ -41,6 +41,7 @@ class ModelVersion:
                              for v in graph.inputs) and bool(graph.inputs)
         self.stats = ModelStats(name, version)
         self.batcher: DynamicBatcher | None = None
+        self.policy: BatchPolicy | None = None  # set by start(); the batcher's own
 
     def max_batch_size(self, default: int) -> int:
         """Rows per run: the config's, else the server default for a dynamic dim 0."""
@@ -49,17 +50,22 @@ class ModelVersion:
         return default if self.config.max_batch_size is None else self.config.max_batch_size
 
     def start(self, executor, defaults: BatchPolicy) -> None:
+        self.policy = self.scheduling_policy(defaults)
+        self.batcher = DynamicBatcher(self._run, self.policy, executor, self.stats,
+                                      self.batchable)
+        self.batcher.start()
+
+    def scheduling_policy(self, defaults: BatchPolicy) -> BatchPolicy:
+        """This version's config over the server's defaults: what its batcher enforces."""
         cfg = self.config
-        mbs = self.max_batch_size(defaults.max_batch_size) if cfg.dynamic_batching else 0
-        policy = BatchPolicy(
-            max_batch_size=mbs,
+        return BatchPolicy(
+            max_batch_size=self.max_batch_size(defaults.max_batch_size),
+            dynamic_batching=cfg.dynamic_batching,
             max_queue_delay_us=(defaults.max_queue_delay_us if cfg.max_queue_delay_us is None
                                 else cfg.max_queue_delay_us),
             preferred_batch_sizes=tuple(cfg.preferred_batch_size),
             max_queue_size=cfg.max_queue_size or defaults.max_queue_size,
             instances=cfg.instance_count)
-        self.batcher = DynamicBatcher(self._run, policy, executor, self.stats, self.batchable)
-        self.batcher.start()
 
     def _run(self, feeds: dict) -> list:
         return self.session.run(None, feeds)
@@ -77,11 +83,23 @@ class ModelVersion:
                 "outputs": [{"name": n, "datatype": dt, "shape": shape}
                             for n, dt, shape in self.outputs]}
 
-    def triton_config(self, default_max_batch: int) -> dict:
-        """Triton's model configuration JSON (``GET /v2/models/{m}/config``)."""
-        cfg = self.config.as_dict()
-        cfg.update(name=self.name, platform=PLATFORM, backend="ai_engine",
-                   max_batch_size=self.max_batch_size(default_max_batch))
+    def triton_config(self) -> dict:
+        """Triton's model configuration JSON (``GET /v2/models/{m}/config``), every value
+        taken from the :class:`BatchPolicy` that this version's batcher enforces."""
+        p = self.policy
+        cfg = {"name": self.name, "platform": PLATFORM, "backend": "ai_engine",
+               "max_batch_size": p.max_batch_size,
+               "instance_group": [{"count": p.instances, "kind": "KIND_CPU"}],
+               "version_policy": self.config.version_policy_dict()}
+        queue_policy = {"max_queue_size": p.max_queue_size}
+        if p.dynamic_batching and p.max_batch_size > 1:
+            cfg["dynamic_batching"] = {"preferred_batch_size": list(p.preferred_batch_sizes),
+                                       "max_queue_delay_microseconds": p.max_queue_delay_us,
+                                       "default_queue_policy": queue_policy}
+        # Not Triton's: requests queue (bounded) even when they are not batched, so the
+        # queue bound is reported whatever the batching mode.
+        cfg["scheduler"] = {"batches_across_requests": "dynamic_batching" in cfg,
+                            **queue_policy}
         cfg["input"] = [{"name": n, "data_type": datatypes.triton_config_type(dt),
                          "dims": _dims(shape)} for n, dt, _, shape in self.inputs]
         cfg["output"] = [{"name": n, "data_type": datatypes.triton_config_type(dt),

@@ -44,6 +44,7 @@ def main(args) -> int:
     engine_log.setLevel(settings.log_level.upper())
     # Not uvicorn.access: its records hold only client, method, path and status, and its
     # formatter needs their args intact.
-    install_redaction("ai_engine", "uvicorn", "uvicorn.error")
+    install_redaction("ai_engine", "uvicorn", "uvicorn.error",
+                      secrets=settings.all_api_keys())
     uvicorn.Server(config).run()
     return 0

@@ -30,7 +30,10 @@ from ai_engine.scheduler.stats import ModelStats
 
 @dataclass(frozen=True)
 class BatchPolicy:
-    max_batch_size: int = 8          # rows per run; <= 1 runs requests one by one
+    """What the batcher enforces; ``GET /v2/models/M/config`` reports this same object."""
+
+    max_batch_size: int = 8          # rows per run (Triton max_batch_size)
+    dynamic_batching: bool = True    # merge requests; off, or max_batch_size <= 1: one by one
     max_queue_delay_us: int = 0      # 0: take what is queued now, never wait for more
     preferred_batch_sizes: tuple = ()
     max_queue_size: int = 256
@@ -58,7 +61,7 @@ class DynamicBatcher:
         self.policy = policy
         self._executor = executor
         self.stats = stats
-        self._batchable = batchable and policy.max_batch_size > 1
+        self._batchable = batchable and policy.dynamic_batching and policy.max_batch_size > 1
         self._preferred = frozenset(policy.preferred_batch_sizes)
         self._queue: deque[_Work] = deque()
         self._forming: list[list[_Work]] = []
@@ -190,7 +193,7 @@ class DynamicBatcher:
         now_ns = time.perf_counter_ns()
         for w in live:
             w.started = True
-            self.stats.add("queue", now_ns - w.enqueued_ns)
+            self.stats.queue_wait(now_ns - w.enqueued_ns)
         if len(live) == 1:
             await self._run_one(live[0], now_ns)
             return
