@@ -63,7 +63,8 @@ def test_config_reports_the_enforced_server_defaults(server):
     assert cfg["dynamic_batching"] == {"preferred_batch_size": [],
                                        "max_queue_delay_microseconds": 0,
                                        "default_queue_policy": {"max_queue_size": 256}}
-    assert cfg["scheduler"] == {"batches_across_requests": True, "max_queue_size": 256}
+    assert cfg["scheduler"] == {"batches_across_requests": True, "max_queue_size": 256,
+                                "execution_timeout_microseconds": 60_000_000}
     assert cfg["instance_group"] == [{"count": 1, "kind": "KIND_CPU"}]
 
 
@@ -79,7 +80,8 @@ def test_config_reports_the_model_config_values(server):
     assert cfg["dynamic_batching"]["default_queue_policy"] == {"max_queue_size": 2}
     cfg = config(server, "fixed")  # max_batch_size: 0 -> requests queue, unbatched
     assert cfg["max_batch_size"] == 0 and "dynamic_batching" not in cfg
-    assert cfg["scheduler"] == {"batches_across_requests": False, "max_queue_size": 256}
+    assert cfg["scheduler"] == {"batches_across_requests": False, "max_queue_size": 256,
+                                "execution_timeout_microseconds": 60_000_000}
     assert config(server, "multi")["version_policy"] == {"specific": {"versions": [1, 3]}}
 
 

@@ -49,7 +49,7 @@ def test_timeout_drops_work_before_it_runs(server):
                               json=BODY, timeout=30)
         r = httpx.post(server.url + "/v2/models/slow_timeout/infer", json=body, timeout=30)
         assert not untimed.done()
-        assert r.status_code == 503 and "timeout expired" in r.json()["error"]
+        assert r.status_code == 503 and "timeout of 100 ms expired in the queue" in r.json()["error"]
         assert "queue" in r.json()["error"]
         assert untimed.result().status_code == 200
     s = stats(server, "slow_timeout")

@@ -3,7 +3,8 @@
 ``POST /api/v1/infer``  ``{"model", "version"?, "inputs": {name: nested list |
 {"data", "shape"?, "dtype"?}}, "outputs"?: [names], "timeout_us"?}`` ->
 ``{"model", "version", "outputs": {name: {"data" (nested), "shape", "dtype"}}}``.
-``POST /api/v1/batch``  ``{"model", "version"?, "requests": [{"inputs", "outputs"?}]}`` ->
+``POST /api/v1/batch``  ``{"model", "version"?, "requests": [{"inputs", "outputs"?}],
+"timeout_us"?}`` ->
 ``{"responses": [{"outputs"} | {"error", "status"}]}``; the requests enter the model's
 dynamic batcher together, so they run as one batch where their shapes allow.
 ``GET|POST /api/v1/health``, ``GET /api/v1/models``, ``POST /api/v1/models/load``
@@ -21,12 +22,15 @@ from pydantic import BaseModel, Field
 
 from ai_engine.errors import EngineError
 from ai_engine.network import codec_json, datatypes
+from ai_engine.network.codec_kserve import MAX_TIMEOUT_US
 from ai_engine.network.dataplane import DataPlane
 from ai_engine.network.errors import BadRequestError
 from ai_engine.network.http_util import json_response, unless_disconnected
 from ai_engine.network.types import InferRequest, RequestedOutput, Tensor
 
 _EXAMPLE = {"model": "digits", "inputs": {"pixels": [[0.0] * 64]}}
+TIMEOUT_DOC = ("microseconds the whole request may take, queue and execution: past it, the "
+               "run stops between nodes and the answer is 503 naming the phase")
 
 
 class InferBody(BaseModel):
@@ -34,8 +38,7 @@ class InferBody(BaseModel):
     version: str | None = None
     inputs: dict[str, Any] = Field(description="name -> nested list, or {data, shape, dtype}")
     outputs: list[str] | None = None
-    timeout_us: int | None = Field(None, ge=0, description="drop the request if still "
-                                                           "queued after this long")
+    timeout_us: int | None = Field(None, ge=0, le=MAX_TIMEOUT_US, description=TIMEOUT_DOC)
     model_config = {"json_schema_extra": {"examples": [_EXAMPLE]}}
 
 
@@ -48,6 +51,8 @@ class BatchBody(BaseModel):
     model: str
     version: str | None = None
     requests: list[BatchItem]
+    timeout_us: int | None = Field(None, ge=0, le=MAX_TIMEOUT_US,
+                                   description=TIMEOUT_DOC + " (each request)")
 
 
 class LoadBody(BaseModel):
@@ -118,7 +123,8 @@ def build_router(plane: DataPlane) -> APIRouter:
     async def batch(body: BatchBody, request: Request):
         async def one(item: BatchItem):
             try:
-                req = _request(plane, body.model, body.version, item.inputs, item.outputs)
+                req = _request(plane, body.model, body.version, item.inputs, item.outputs,
+                               body.timeout_us)
                 return {"outputs": _outputs(await plane.infer(req))}
             except EngineError as exc:
                 return {"error": str(exc), "status": exc.http_status}

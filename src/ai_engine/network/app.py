@@ -39,14 +39,19 @@ def create_plane(settings: Settings, executor) -> DataPlane:
     builtin = {} if settings.model_repository else {settings.demo_model_name: MODEL_PATH}
     defaults = BatchPolicy(max_batch_size=settings.max_batch_size,
                            max_queue_delay_us=settings.max_queue_delay_us,
-                           max_queue_size=settings.max_queue_size)
+                           max_queue_size=settings.max_queue_size,
+                           execution_timeout_s=settings.execution_timeout_s)
     repo = ModelRepository(settings.model_repository, builtin, executor, defaults)
     return DataPlane(repo)
 
 
 def create_app(settings: Settings | None = None):
     """The ASGI app: FastAPI wrapped in the API-key and body-limit middlewares."""
-    settings = settings or Settings.from_env()
+    return build_app(settings or Settings.from_env())[0]
+
+
+def build_app(settings: Settings) -> tuple:
+    """``(ASGI app, DataPlane)``; the server process keeps the plane to drain it on SIGTERM."""
     executor = ThreadPoolExecutor(settings.threads, thread_name_prefix="ai-engine-infer")
     plane = create_plane(settings, executor)
 
@@ -56,12 +61,13 @@ def create_app(settings: Settings | None = None):
             await plane.repository.load_all()
             plane.started = True
 
+        plane.loop = asyncio.get_running_loop()
         # Background: the server answers (live, not ready) while models load.
         task = asyncio.create_task(startup_load())
         yield
         task.cancel()
-        await plane.repository.close()
-        executor.shutdown(wait=False)
+        await plane.repository.close(settings.shutdown_grace_s)
+        executor.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="ai-engine", version=__version__, lifespan=lifespan,
                   description="ONNX inference server: KServe V2 / Open Inference Protocol "
@@ -79,7 +85,7 @@ def create_app(settings: Settings | None = None):
 
     _install_error_handlers(app)
     wrapped = BodyLimitMiddleware(JsonByDefaultMiddleware(app), settings.max_body_bytes)
-    return ApiKeyMiddleware(wrapped, settings.all_api_keys())
+    return ApiKeyMiddleware(wrapped, settings.all_api_keys()), plane
 
 
 def _install_error_handlers(app: FastAPI) -> None:

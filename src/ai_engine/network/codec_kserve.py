@@ -13,6 +13,8 @@ from ai_engine.network import codec_binary, codec_json, datatypes
 from ai_engine.network.errors import BadRequestError, UnsupportedError
 from ai_engine.network.types import InferRequest, InferResponse, RequestedOutput, Tensor
 
+MAX_TIMEOUT_US = 2 ** 63 - 1
+
 
 def parse_json(raw: bytes, what: str = "request body"):
     try:
@@ -58,9 +60,9 @@ def _timeout(params: dict) -> int | None:
     t = params.get("timeout")
     if t is None:
         return None
-    if not isinstance(t, int) or isinstance(t, bool) or t < 0:
-        raise BadRequestError(f"parameter 'timeout' must be a non-negative integer number "
-                              f"of microseconds, got {t!r}")
+    if not isinstance(t, int) or isinstance(t, bool) or not 0 <= t <= MAX_TIMEOUT_US:
+        raise BadRequestError(f"parameter 'timeout' must be an integer number of "
+                              f"microseconds in [0, {MAX_TIMEOUT_US}], got {t!r}")
     return t or None
 
 

@@ -29,13 +29,24 @@ class DataPlane:
     def __init__(self, repository: ModelRepository):
         self.repository = repository
         self.started = False  # the startup load has finished
+        self.draining = False  # SIGTERM received: not ready, in-flight work finishing
+        self.loop = None       # the server's event loop, set at startup
+
+    def drain(self, grace_s: float) -> None:
+        """SIGTERM (call from any thread): report not ready, and after ``grace_s`` stop every
+        run still going, so its request is answered 503 and the process can exit."""
+        def start():
+            self.draining = True
+            self.loop.call_later(grace_s, self.repository.terminate_runs,
+                                 "the server is shutting down")
+        self.loop.call_soon_threadsafe(start)
 
     # -- health and metadata ----------------------------------------------------------------
     def live(self) -> bool:
         return True
 
     def ready(self) -> bool:
-        return self.started and not self.repository.loading()
+        return self.started and not self.draining and not self.repository.loading()
 
     def server_metadata(self) -> dict:
         return {"name": "ai-engine", "version": __version__, "extensions": EXTENSIONS}

@@ -164,7 +164,8 @@ class ModelRepository:
         config, files = await loop.run_in_executor(None, self._version_files, name)
         fresh = {}
         for version, path in files.items():
-            session = await loop.run_in_executor(None, _open, path)
+            session = await loop.run_in_executor(None, _open, path,
+                                                 self.defaults.execution_timeout_s)
             fresh[version] = ModelVersion(name, version, path, session, config)
         return fresh
 
@@ -201,14 +202,30 @@ class ModelRepository:
                 pass  # logged by load(); the index shows the model UNAVAILABLE with its reason
         await asyncio.gather(*(one(n) for n in self.names()))
 
-    async def close(self) -> None:
-        for name in list(self._entries):
-            await self.unload(name)
+    async def close(self, grace_s: float | None = None) -> None:
+        """Unload every model; runs still going after ``grace_s`` are stopped between nodes
+        (``None``: wait for them)."""
+        await asyncio.gather(*(self._close_model(name, grace_s) for name in list(self._entries)))
+
+    async def _close_model(self, name: str, grace_s: float | None) -> None:
+        entry = self._entries[name]
+        async with entry.lock:
+            old, entry.versions = entry.versions, {}
+            entry.state, entry.reason = "UNLOADING", "server shutting down"
+            for mv in old.values():
+                await mv.stop(grace_s, "the server is shutting down")
+            entry.state = "UNAVAILABLE"
+
+    def terminate_runs(self, reason: str) -> None:
+        """Stop every queued and running request of every model now (answered 503)."""
+        for mv in self.loaded():
+            if mv.batcher is not None:
+                mv.batcher.terminate(reason)
 
 
-def _open(path: str) -> InferenceSession:
+def _open(path: str, warm_up_timeout_s: float) -> InferenceSession:
     session = InferenceSession(path)
-    warm_up(session)
+    warm_up(session, warm_up_timeout_s)
     return session
 
 
