@@ -25,7 +25,8 @@ from ai_engine.network import codec_json, datatypes
 from ai_engine.network.codec_kserve import MAX_TIMEOUT_US
 from ai_engine.network.dataplane import DataPlane
 from ai_engine.network.errors import BadRequestError
-from ai_engine.network.http_util import json_response, unless_disconnected
+from ai_engine.network.http_util import StrictJsonRoute, json_response, unless_disconnected
+from ai_engine.network.tensor_limits import RequestBudget
 from ai_engine.network.types import InferRequest, RequestedOutput, Tensor
 
 _EXAMPLE = {"model": "digits", "inputs": {"pixels": [[0.0] * 64]}}
@@ -67,10 +68,10 @@ def _shape_of(data) -> list[int]:
     return shape
 
 
-def _tensor(name: str, spec, model_types: dict) -> Tensor:
+def _tensor(name: str, spec, model_types: dict, budget: RequestBudget) -> Tensor:
     if name not in model_types:
         raise BadRequestError(f"unknown input {name!r}; the model's inputs are "
-                              f"{sorted(model_types)}")
+                              f"{sorted(model_types)[:16]}")
     if isinstance(spec, dict):
         if "data" not in spec:
             raise BadRequestError(f"input {name!r}: an object input needs 'data'")
@@ -81,13 +82,17 @@ def _tensor(name: str, spec, model_types: dict) -> Tensor:
         data, datatype, shape = spec, model_types[name], _shape_of(spec)
     if datatype == "UNKNOWN":
         raise BadRequestError(f"input {name!r}: give its 'dtype'")
-    return Tensor(name, codec_json.decode(name, datatype, shape, data))
+    return Tensor(name, codec_json.decode(name, datatype, shape, data, budget))
 
 
 def _request(plane: DataPlane, model: str, version, inputs: dict, outputs, timeout=None):
     mv = plane.repository.get(model, version)
     types = {n: dt for n, dt, _, _ in mv.inputs}
-    tensors = [_tensor(n, spec, types) for n, spec in inputs.items()]
+    if len(inputs) > len(types):
+        raise BadRequestError(f"the request has {len(inputs)} inputs; model {model!r} has "
+                              f"{len(types)}: {sorted(types)[:16]}")
+    budget = plane.limits.budget()
+    tensors = [_tensor(n, spec, types, budget) for n, spec in inputs.items()]
     return InferRequest(model=model, version=mv.version, inputs=tensors, timeout_us=timeout,
                         outputs=None if outputs is None else [RequestedOutput(n)
                                                               for n in outputs])
@@ -103,7 +108,7 @@ def _outputs(resp) -> dict:
 
 
 def build_router(plane: DataPlane) -> APIRouter:
-    r = APIRouter(prefix="/api/v1", tags=["ai-engine API v1"])
+    r = APIRouter(prefix="/api/v1", tags=["ai-engine API v1"], route_class=StrictJsonRoute)
 
     @r.api_route("/health", methods=["GET", "POST"], summary="Health and model states")
     async def health():

@@ -26,6 +26,7 @@ from ai_engine.network.http_util import (ClientDisconnected, JsonByDefaultMiddle
                                         error_response, json_response)
 from ai_engine.network.repository import ModelRepository
 from ai_engine.network.settings import Settings
+from ai_engine.network.tensor_limits import TensorLimits
 from ai_engine.privacy import ApiKeyMiddleware, BodyLimitMiddleware
 from ai_engine.scheduler import BatchPolicy
 
@@ -42,7 +43,8 @@ def create_plane(settings: Settings, executor) -> DataPlane:
                            max_queue_size=settings.max_queue_size,
                            execution_timeout_s=settings.execution_timeout_s)
     repo = ModelRepository(settings.model_repository, builtin, executor, defaults)
-    return DataPlane(repo)
+    return DataPlane(repo, TensorLimits(settings.max_request_elements,
+                                        settings.max_request_bytes))
 
 
 def create_app(settings: Settings | None = None):

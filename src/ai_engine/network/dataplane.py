@@ -19,6 +19,7 @@ from ai_engine.network import datatypes
 from ai_engine.network.errors import BadRequestError
 from ai_engine.network.model import ModelVersion
 from ai_engine.network.repository import ModelRepository
+from ai_engine.network.tensor_limits import TensorLimits
 from ai_engine.network.types import InferRequest, InferResponse, Tensor
 
 EXTENSIONS = ["binary_tensor_data", "model_repository", "statistics", "model_configuration",
@@ -26,8 +27,9 @@ EXTENSIONS = ["binary_tensor_data", "model_repository", "statistics", "model_con
 
 
 class DataPlane:
-    def __init__(self, repository: ModelRepository):
+    def __init__(self, repository: ModelRepository, limits: TensorLimits = TensorLimits()):
         self.repository = repository
+        self.limits = limits  # per-request tensor limits the codecs apply while decoding
         self.started = False  # the startup load has finished
         self.draining = False  # SIGTERM received: not ready, in-flight work finishing
         self.loop = None       # the server's event loop, set at startup
@@ -61,6 +63,10 @@ class DataPlane:
     def model_metadata(self, name: str, version: str | None = None) -> dict:
         mv = self.repository.get(name, version)
         return mv.metadata(self.repository.versions_of(name))
+
+    def input_names(self, name: str, version: str | None = None) -> list[str]:
+        """The inputs of a served model version (404/503 when it is not served)."""
+        return [n for n, *_ in self.repository.get(name, version).inputs]
 
     def model_config(self, name: str, version: str | None = None) -> dict:
         mv = self.repository.get(name, version)

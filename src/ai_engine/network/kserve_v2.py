@@ -67,9 +67,10 @@ def build_router(plane: DataPlane, body_limit: int) -> APIRouter:
 
         @r.post(base + "/infer", summary="Inference (JSON or binary tensor data)")
         async def infer(request: Request, model: str, version: str | None = None):
+            input_names = plane.input_names(model, version)  # 404/503 before the body
             body = await read_body(request, body_limit)
             req = codec_kserve.decode_request(body, request.headers.get(HEADER), model,
-                                              version)
+                                              version, input_names, plane.limits)
             resp = await unless_disconnected(request, plane.infer(req))
             out, header_len = codec_kserve.encode_response(resp, req)
             if header_len is None:
