@@ -22,10 +22,12 @@ from pydantic import BaseModel, Field
 
 from ai_engine.errors import EngineError
 from ai_engine.network import codec_json, datatypes
+from ai_engine.network import openapi_doc as doc
 from ai_engine.network.codec_kserve import MAX_TIMEOUT_US
 from ai_engine.network.dataplane import DataPlane
 from ai_engine.network.errors import BadRequestError
 from ai_engine.network.http_util import StrictJsonRoute, json_response, unless_disconnected
+from ai_engine.network.openapi_doc import answers
 from ai_engine.network.tensor_limits import RequestBudget
 from ai_engine.network.types import InferRequest, RequestedOutput, Tensor
 
@@ -110,13 +112,17 @@ def _outputs(resp) -> dict:
 def build_router(plane: DataPlane) -> APIRouter:
     r = APIRouter(prefix="/api/v1", tags=["ai-engine API v1"], route_class=StrictJsonRoute)
 
-    @r.api_route("/health", methods=["GET", "POST"], summary="Health and model states")
+    @r.get("/health", summary="Health and model states", operation_id="api_v1_health_get",
+           responses=answers(doc.V1Health))
+    @r.post("/health", summary="Health and model states", operation_id="api_v1_health_post",
+            responses=answers(doc.V1Health))
     async def health():
         return json_response({"status": "ok" if plane.ready() else "loading", "live": True,
                               "ready": plane.ready(),
                               "models": {row["name"]: row["state"] for row in plane.index()}})
 
-    @r.post("/infer", summary="Run one inference")
+    @r.post("/infer", summary="Run one inference",
+            responses=answers(doc.V1Infer, 400, 404, 413, 429, 501, 503))
     async def infer(body: InferBody, request: Request):
         req = _request(plane, body.model, body.version, body.inputs, body.outputs,
                        body.timeout_us)
@@ -124,7 +130,8 @@ def build_router(plane: DataPlane) -> APIRouter:
         return json_response({"model": resp.model_name, "version": resp.model_version,
                               "outputs": _outputs(resp)})
 
-    @r.post("/batch", summary="Run many inferences, batched together where shapes allow")
+    @r.post("/batch", summary="Run many inferences, batched together where shapes allow",
+            responses=answers(doc.V1Batch, 400, 404, 413, 503))
     async def batch(body: BatchBody, request: Request):
         async def one(item: BatchItem):
             try:
@@ -139,7 +146,8 @@ def build_router(plane: DataPlane) -> APIRouter:
             request, asyncio.gather(*(one(item) for item in body.requests)))
         return json_response({"model": body.model, "responses": responses})
 
-    @r.get("/models", summary="Models of the repository and their states")
+    @r.get("/models", summary="Models of the repository and their states",
+           responses=answers(doc.V1Models))
     async def models():
         rows = plane.index()
         for row in rows:
@@ -148,13 +156,15 @@ def build_router(plane: DataPlane) -> APIRouter:
                 row.update(inputs=meta["inputs"], outputs=meta["outputs"])
         return json_response({"models": rows})
 
-    @r.post("/models/load", summary="Load a model of the repository")
+    @r.post("/models/load", summary="Load a model of the repository",
+            responses=answers(doc.V1Loaded, 400, 404, 413, 501))
     async def load(body: LoadBody):
         await plane.load(body.name)
         return json_response({"name": body.name, "state": "READY",
                               "versions": plane.repository.versions_of(body.name)})
 
-    @r.delete("/models/{model_id}", summary="Unload a model")
+    @r.delete("/models/{model_id}", summary="Unload a model",
+              responses=answers(doc.V1Loaded, 404))
     async def unload(model_id: str):
         await plane.unload(model_id)
         return json_response({"name": model_id, "state": "UNAVAILABLE"})

@@ -14,13 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from ai_engine import __version__
 from ai_engine.demo import MODEL_PATH
 from ai_engine.errors import EngineError
-from ai_engine.network import api_v1, kserve_v2, metrics
+from ai_engine.network import api_v1, kserve_v2, metrics, openapi_doc
 from ai_engine.network.dataplane import DataPlane
 from ai_engine.network.http_util import (ClientDisconnected, JsonByDefaultMiddleware,
                                         error_response, json_response)
@@ -78,7 +79,8 @@ def build_app(settings: Settings) -> tuple:
     app.include_router(kserve_v2.build_router(plane, settings.max_body_bytes))
     app.include_router(api_v1.build_router(plane))
 
-    @app.get("/metrics", tags=["metrics"], summary="Prometheus metrics (Triton names)")
+    @app.get("/metrics", tags=["metrics"], summary="Prometheus metrics (Triton names)",
+             responses=openapi_doc.answers(ok_media=(metrics.CONTENT_TYPE,)))
     async def prometheus_metrics():
         loaded = plane.repository.loaded()
         queued = {(mv.name, mv.version): mv.batcher.queued for mv in loaded if mv.batcher}
@@ -86,8 +88,21 @@ def build_app(settings: Settings) -> tuple:
                         media_type=metrics.CONTENT_TYPE)
 
     _install_error_handlers(app)
+    _install_openapi(app, bool(settings.all_api_keys()))
     wrapped = BodyLimitMiddleware(JsonByDefaultMiddleware(app), settings.max_body_bytes)
     return ApiKeyMiddleware(wrapped, settings.all_api_keys()), plane
+
+
+def _install_openapi(app: FastAPI, api_keys: bool) -> None:
+    """The published schema says what the server does (openapi_doc.finish)."""
+    def schema():
+        if app.openapi_schema is None:
+            spec = get_openapi(title=app.title, version=app.version,
+                               description=app.description, routes=app.routes)
+            app.openapi_schema = openapi_doc.finish(
+                spec, [openapi_doc.InferRequestBody, openapi_doc.IndexRequest], api_keys)
+        return app.openapi_schema
+    app.openapi = schema
 
 
 def _install_error_handlers(app: FastAPI) -> None:
