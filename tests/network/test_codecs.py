@@ -73,3 +73,7 @@ def test_settings_env_then_flags():
     assert (s.execution_timeout_s, s.shutdown_grace_s) == (2.5, 1.0)
     with pytest.raises(ValueError, match="AI_ENGINE_EXECUTION_TIMEOUT_S must be a number"):
         Settings.from_env({"AI_ENGINE_EXECUTION_TIMEOUT_S": "soon"})
+    with pytest.raises(ValueError, match="execution_timeout_s must be a number of seconds"):
+        Settings.from_env({"AI_ENGINE_EXECUTION_TIMEOUT_S": "-1"})
+    with pytest.raises(ValueError, match="max_request_elements must be > 0"):
+        Settings().override(max_request_elements=0)

@@ -21,7 +21,8 @@ def guarded(tmp_path_factory):
     keys = tmp_path_factory.mktemp("keys") / "keys.txt"
     keys.write_text("# one key a line\nfile-key\n")
     srv = Server("--model-repository", repo, "--api-key", KEY, "--api-keys-file", str(keys),
-                 "--max-body-bytes", "2048", "--threads", "2", "--log-level", "debug")
+                 "--max-body-bytes", "2048", "--max-request-elements", "1000", "--threads", "2",
+                 "--log-level", "debug")
     yield srv
     srv.stop()
 
@@ -69,6 +70,14 @@ def test_body_over_the_limit_gets_413(guarded):
     r = httpx.post(guarded.url + "/api/v1/infer", headers=auth,
                    json={"model": "affine", "inputs": {"x": [[1.0] * 4] * 200}})
     assert r.status_code == 413
+
+
+def test_declared_elements_over_the_limit_get_413(guarded):
+    """--max-request-elements: a small body declaring a big tensor is refused unread."""
+    body = {"inputs": [{"name": "x", "shape": [300, 4], "datatype": "FP32", "data": [1.0]}]}
+    r = httpx.post(guarded.url + INFER, json=body, headers={"X-API-Key": KEY})
+    assert r.status_code == 413, r.text
+    assert "1200 elements; the server's limit is 1000" in r.json()["error"]
 
 
 def test_payloads_never_reach_the_logs(guarded):

@@ -38,6 +38,15 @@ class Settings:
     log_level: str = "info"
     demo_model_name: str = "digits"
 
+    def __post_init__(self):
+        for name in ("execution_timeout_s", "shutdown_grace_s"):
+            value = getattr(self, name)
+            if not value >= 0:  # also refuses NaN
+                raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
+        for name in ("max_request_elements", "max_request_bytes"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
+
     @classmethod
     def from_env(cls, env=None) -> "Settings":
         env = os.environ if env is None else env
