@@ -131,6 +131,39 @@ def big_model(megabytes: int = 100):
                   [("w", weight)])
 
 
+LOOP_TRIP_COUNT = 10 ** 12
+
+
+def counting_loop_model(batch_dim: bool = False):
+    """A Loop of trip count 10**12 that counts up to ``stop`` (an input) and stops there.
+
+    ``count = stop * 0 + iterations``: with a huge ``stop`` one run would take days, with a
+    small one it answers at once (and warm-up, on zeros, runs one iteration). With
+    ``batch_dim`` the input is ``[batch]`` (the loop runs to the largest stop), else ``[1]``.
+    """
+    dim = ["batch"] if batch_dim else [1]
+    one = helper.make_tensor("one", TensorProto.INT64, [1], [1])
+    body = helper.make_graph(
+        [helper.make_node("Constant", [], ["one"], value=one),
+         helper.make_node("Add", ["v_in", "one"], ["v_out"]),
+         helper.make_node("Less", ["v_out", "limit"], ["cond_vec"]),
+         helper.make_node("Squeeze", ["cond_vec"], ["cond_out"])],
+        "count",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_in", TensorProto.INT64, [1])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_out", TensorProto.INT64, [1])])
+    return _model([helper.make_node("ReduceMax", ["stop"], ["limit"], keepdims=1),
+                   helper.make_node("Loop", ["trips", "go", "zero"], ["v"], body=body),
+                   helper.make_node("Mul", ["stop", "nought"], ["z"]),
+                   helper.make_node("Add", ["z", "v"], ["count"])],
+                  [helper.make_tensor_value_info("stop", TensorProto.INT64, dim)],
+                  [helper.make_tensor_value_info("count", TensorProto.INT64, dim)],
+                  [("trips", np.array(LOOP_TRIP_COUNT, np.int64)), ("go", np.array(True)),
+                   ("zero", np.zeros(1, np.int64)), ("nought", np.int64(0))])
+
+
 def add_model(repo: str, name: str, model, versions=(1,), config: str | dict | None = None):
     for v in versions:
         os.makedirs(os.path.join(repo, name, str(v)), exist_ok=True)
@@ -170,4 +203,18 @@ def build_test_repo(repo: str) -> str:
               config=SLOW % "default_queue_policy { max_queue_size: 2 }")
     for name in ("cycle", "inflight"):
         add_model(repo, name, affine_model())
+    add_symlinked_model(repo, "linked", affine_model(4.0, 0.0))
     return repo
+
+
+def add_symlinked_model(repo: str, name: str, model) -> str:
+    """``<repo>/<name>/1/model.onnx`` as a symlink to a file outside the repository (a shared
+    model store, a Kubernetes volume mount)."""
+    store = repo.rstrip(os.sep) + "_store"
+    os.makedirs(store, exist_ok=True)
+    target = os.path.join(store, f"{name}.onnx")
+    with open(target, "wb") as f:
+        f.write(model.SerializeToString())
+    os.makedirs(os.path.join(repo, name, "1"), exist_ok=True)
+    os.symlink(target, os.path.join(repo, name, "1", "model.onnx"))
+    return target

@@ -9,6 +9,7 @@ from ai_engine.network import codec_binary, codec_kserve
 from ai_engine.network.config import from_dict, parse_pbtxt
 from ai_engine.network.errors import BadRequestError
 from ai_engine.network.settings import Settings
+from ai_engine.network.tensor_limits import TensorLimits
 from ai_engine.network.types import InferResponse, Tensor
 
 PBTXT = """
@@ -48,7 +49,7 @@ def test_binary_request_and_response():
     header = (b'{"inputs":[{"name":"x","shape":[2],"datatype":"INT32",'
               b'"parameters":{"binary_data_size":8}}],"parameters":{"binary_data_output":true}}')
     body = header + struct.pack("<2i", 7, -1)
-    req = codec_kserve.decode_request(body, str(len(header)), "m", None)
+    req = codec_kserve.decode_request(body, str(len(header)), "m", None, ["x"], TensorLimits())
     np.testing.assert_array_equal(req.inputs[0].array, [7, -1])
     out, n = codec_kserve.encode_response(
         InferResponse("m", "1", [Tensor("y", np.array([1.5], np.float32))]), req)
@@ -67,3 +68,12 @@ def test_settings_env_then_flags():
     assert s.override(port=1234, host=None).port == 1234
     with pytest.raises(ValueError, match="AI_ENGINE_PORT"):
         Settings.from_env({"AI_ENGINE_PORT": "x"})
+    s = Settings.from_env({"AI_ENGINE_EXECUTION_TIMEOUT_S": "2.5",
+                           "AI_ENGINE_SHUTDOWN_GRACE_S": "1"})
+    assert (s.execution_timeout_s, s.shutdown_grace_s) == (2.5, 1.0)
+    with pytest.raises(ValueError, match="AI_ENGINE_EXECUTION_TIMEOUT_S must be a number"):
+        Settings.from_env({"AI_ENGINE_EXECUTION_TIMEOUT_S": "soon"})
+    with pytest.raises(ValueError, match="execution_timeout_s must be a number of seconds"):
+        Settings.from_env({"AI_ENGINE_EXECUTION_TIMEOUT_S": "-1"})
+    with pytest.raises(ValueError, match="max_request_elements must be > 0"):
+        Settings().override(max_request_elements=0)

@@ -40,9 +40,14 @@ JSON_CASES = {  # id: (model, body, status, words the error must contain)
     "no_data": ("affine", {"inputs": [x_input()]}, 400, "neither 'data'"),
     "missing_input": ("twoin", {"inputs": [{"name": "a", "shape": [1, 2], "datatype": "FP32",
                                             "data": [1, 2]}]}, 400, "'b' is missing"),
-    "unknown_input": ("affine", {"inputs": [x_input(data=[1, 2, 3, 4]),
-                                            {"name": "zz", "shape": [1], "datatype": "FP32",
-                                             "data": [1]}]}, 400, "unknown input"),
+    "unknown_input": ("twoin", {"inputs": [{"name": "a", "shape": [1, 2], "datatype": "FP32",
+                                            "data": [1, 2]},
+                                           {"name": "zz", "shape": [1], "datatype": "FP32",
+                                            "data": [1]}]}, 400, "unknown input 'zz'"),
+    "more_inputs_than_the_model": ("affine", {"inputs": [x_input(data=[1, 2, 3, 4]),
+                                                         {"name": "zz", "shape": [1],
+                                                          "datatype": "FP32", "data": [1]}]},
+                                   400, "the request has 2 inputs; model 'affine' has 1"),
     "unknown_output": ("affine", {"inputs": [x_input(data=[1, 2, 3, 4])],
                                   "outputs": [{"name": "nope"}]}, 400, "unknown output"),
     "bad_timeout": ("affine", {"inputs": [x_input(data=[1, 2, 3, 4])],
@@ -90,7 +95,7 @@ BINARY_CASES = {  # id: (header, blobs, header length delta, words)
                                 [FLOATS], -5, "not valid JSON"),
     "header_length_too_long": ({"inputs": [x_input(parameters={"binary_data_size": 16})]},
                                [FLOATS], 100, "body has only"),
-    "bytes_bad_prefix": ({"inputs": [x_input((1, 3), "BYTES",
+    "bytes_bad_prefix": ({"inputs": [x_input((1, 1), "BYTES",
                                              parameters={"binary_data_size": 6})]},
                          [b"\xff\x00\x00\x00ab"], 0, "claims"),
     "negative_size": ({"inputs": [x_input(parameters={"binary_data_size": -1})]},
@@ -120,7 +125,7 @@ def test_bad_gzip(server):
     check_error(r, 400, "cannot be decompressed")
 
 
-@pytest.mark.parametrize("body,words", [(b"{oops", "invalid request body"),
+@pytest.mark.parametrize("body,words", [(b"{oops", "request body is not valid JSON"),
                                         (b'{"inputs": {}}', "model"),
                                         (b'{"model": "affine", "inputs": {"x": [[1, 2]]}}',
                                          "expects shape")])

@@ -28,6 +28,16 @@ def test_index_lists_states_and_reasons(client):
     assert "not a valid ONNX model" in index[("broken", None)]["reason"]
 
 
+def test_symlinked_model_is_served(client):
+    np.testing.assert_array_equal(infer_affine(client, "linked"), np.full((1, 4), 4.0))
+
+
+def test_load_failure_is_in_the_server_log_with_its_reason(server):
+    lines = [line for line in server.log().splitlines() if "model broken failed to load" in line]
+    assert lines and "not a valid ONNX model" in lines[0], lines
+    assert "<redacted" not in lines[0]
+
+
 def test_ready_only_index(server):
     rows = httpx.post(server.url + "/v2/repository/index", json={"ready": True}).json()
     assert rows and all(r["state"] == "READY" for r in rows)

@@ -21,7 +21,8 @@ def guarded(tmp_path_factory):
     keys = tmp_path_factory.mktemp("keys") / "keys.txt"
     keys.write_text("# one key a line\nfile-key\n")
     srv = Server("--model-repository", repo, "--api-key", KEY, "--api-keys-file", str(keys),
-                 "--max-body-bytes", "2048", "--threads", "2", "--log-level", "debug")
+                 "--max-body-bytes", "2048", "--max-request-elements", "1000", "--threads", "2",
+                 "--log-level", "debug")
     yield srv
     srv.stop()
 
@@ -71,6 +72,14 @@ def test_body_over_the_limit_gets_413(guarded):
     assert r.status_code == 413
 
 
+def test_declared_elements_over_the_limit_get_413(guarded):
+    """--max-request-elements: a small body declaring a big tensor is refused unread."""
+    body = {"inputs": [{"name": "x", "shape": [300, 4], "datatype": "FP32", "data": [1.0]}]}
+    r = httpx.post(guarded.url + INFER, json=body, headers={"X-API-Key": KEY})
+    assert r.status_code == 413, r.text
+    assert "1200 elements; the server's limit is 1000" in r.json()["error"]
+
+
 def test_payloads_never_reach_the_logs(guarded):
     auth = {"X-API-Key": KEY}
     good = {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "BYTES",
@@ -89,3 +98,17 @@ def test_payloads_never_reach_the_logs(guarded):
 def test_redaction_of_stray_payloads():
     assert "0.25" not in redact('failed on {"data": [0.25, 0.5]}')
     assert "123" not in redact("values 123 456 789 101 112 131 415 161 718 192")
+
+
+def test_redaction_keeps_names_paths_versions_and_reasons():
+    reason = ("model 'resnet50': no version folder with a model.onnx matches its version "
+              "policy ('latest', 1); /srv/models/resnet50/1/model.onnx -> /mnt/store/r50.onnx")
+    assert redact(reason) == reason
+
+
+def test_redaction_removes_secrets():
+    text = redact(f"headers Authorization: Bearer tok-123, X-API-Key: {KEY}; key {KEY} again",
+                  secrets=(KEY,))
+    assert "tok-123" not in text and KEY not in text
+    assert text.count("<secret>") == 3
+    assert "array([<redacted>])" in redact("got array([0.5, 0.25])")

@@ -21,7 +21,7 @@ class FakeModel:
         self.delay = delay
         self.threads = set()
 
-    def __call__(self, feeds):
+    def __call__(self, feeds, run_options=None):
         self.threads.add(threading.get_ident())
         x = feeds["x"]
         self.runs.append(len(x))

@@ -87,7 +87,9 @@ def test_timeout_drops_work_before_it_runs(server):
         first = pool.submit(post, server, "slow_timeout")
         wait_until(lambda: pending(server, "slow_timeout") == 1, "first request queued")
         r = post(server, "slow_timeout", {**BODY, "parameters": {"timeout": 100_000}})
-        assert r.status_code == 503 and "timeout expired" in r.json()["error"]
+        assert r.status_code == 503, r.text
+        assert "timeout of 100 ms expired in the queue" in r.json()["error"]
+        assert "phase: queue" in r.json()["error"]
         assert not first.done()
         # Sent after the 503: it can only share the first request's batch if that batch had
         # not run yet, i.e. the 503 came at the deadline, not after the queue delay.

@@ -31,6 +31,18 @@ def add_serve(sub) -> None:
                    help="dynamic batching: longest wait for more requests (default 0)")
     p.add_argument("--max-queue-size", type=int, default=None,
                    help="requests waiting per model before 429 (default 256)")
+    p.add_argument("--execution-timeout-s", type=float, default=None, metavar="SECONDS",
+                   help="longest run for a request that sets no timeout; 0: no limit "
+                        "(default 60)")
+    p.add_argument("--shutdown-grace-s", type=float, default=None, metavar="SECONDS",
+                   help="on SIGTERM, time given to requests in flight before their runs are "
+                        "stopped (default 5)")
+    p.add_argument("--max-request-elements", type=int, default=None,
+                   help="refuse (413) a request whose inputs declare more elements "
+                        "(default 67108864)")
+    p.add_argument("--max-request-bytes", type=int, default=None,
+                   help="refuse (413) a request whose inputs declare more tensor bytes "
+                        "(default 268435456)")
     p.add_argument("--log-level", default=None,
                    choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(handler=serve_command)

@@ -14,18 +14,20 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from ai_engine import __version__
 from ai_engine.demo import MODEL_PATH
 from ai_engine.errors import EngineError
-from ai_engine.network import api_v1, kserve_v2, metrics
+from ai_engine.network import api_v1, kserve_v2, metrics, openapi_doc
 from ai_engine.network.dataplane import DataPlane
 from ai_engine.network.http_util import (ClientDisconnected, JsonByDefaultMiddleware,
                                         error_response, json_response)
 from ai_engine.network.repository import ModelRepository
 from ai_engine.network.settings import Settings
+from ai_engine.network.tensor_limits import TensorLimits
 from ai_engine.privacy import ApiKeyMiddleware, BodyLimitMiddleware
 from ai_engine.scheduler import BatchPolicy
 
@@ -39,14 +41,20 @@ def create_plane(settings: Settings, executor) -> DataPlane:
     builtin = {} if settings.model_repository else {settings.demo_model_name: MODEL_PATH}
     defaults = BatchPolicy(max_batch_size=settings.max_batch_size,
                            max_queue_delay_us=settings.max_queue_delay_us,
-                           max_queue_size=settings.max_queue_size)
+                           max_queue_size=settings.max_queue_size,
+                           execution_timeout_s=settings.execution_timeout_s)
     repo = ModelRepository(settings.model_repository, builtin, executor, defaults)
-    return DataPlane(repo)
+    return DataPlane(repo, TensorLimits(settings.max_request_elements,
+                                        settings.max_request_bytes))
 
 
 def create_app(settings: Settings | None = None):
     """The ASGI app: FastAPI wrapped in the API-key and body-limit middlewares."""
-    settings = settings or Settings.from_env()
+    return build_app(settings or Settings.from_env())[0]
+
+
+def build_app(settings: Settings) -> tuple:
+    """``(ASGI app, DataPlane)``; the server process keeps the plane to drain it on SIGTERM."""
     executor = ThreadPoolExecutor(settings.threads, thread_name_prefix="ai-engine-infer")
     plane = create_plane(settings, executor)
 
@@ -56,12 +64,13 @@ def create_app(settings: Settings | None = None):
             await plane.repository.load_all()
             plane.started = True
 
+        plane.loop = asyncio.get_running_loop()
         # Background: the server answers (live, not ready) while models load.
         task = asyncio.create_task(startup_load())
         yield
         task.cancel()
-        await plane.repository.close()
-        executor.shutdown(wait=False)
+        await plane.repository.close(settings.shutdown_grace_s)
+        executor.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="ai-engine", version=__version__, lifespan=lifespan,
                   description="ONNX inference server: KServe V2 / Open Inference Protocol "
@@ -70,7 +79,8 @@ def create_app(settings: Settings | None = None):
     app.include_router(kserve_v2.build_router(plane, settings.max_body_bytes))
     app.include_router(api_v1.build_router(plane))
 
-    @app.get("/metrics", tags=["metrics"], summary="Prometheus metrics (Triton names)")
+    @app.get("/metrics", tags=["metrics"], summary="Prometheus metrics (Triton names)",
+             responses=openapi_doc.answers(ok_media=(metrics.CONTENT_TYPE,)))
     async def prometheus_metrics():
         loaded = plane.repository.loaded()
         queued = {(mv.name, mv.version): mv.batcher.queued for mv in loaded if mv.batcher}
@@ -78,8 +88,21 @@ def create_app(settings: Settings | None = None):
                         media_type=metrics.CONTENT_TYPE)
 
     _install_error_handlers(app)
+    _install_openapi(app, bool(settings.all_api_keys()))
     wrapped = BodyLimitMiddleware(JsonByDefaultMiddleware(app), settings.max_body_bytes)
-    return ApiKeyMiddleware(wrapped, settings.all_api_keys())
+    return ApiKeyMiddleware(wrapped, settings.all_api_keys()), plane
+
+
+def _install_openapi(app: FastAPI, api_keys: bool) -> None:
+    """The published schema says what the server does (openapi_doc.finish)."""
+    def schema():
+        if app.openapi_schema is None:
+            spec = get_openapi(title=app.title, version=app.version,
+                               description=app.description, routes=app.routes)
+            app.openapi_schema = openapi_doc.finish(
+                spec, [openapi_doc.InferRequestBody, openapi_doc.IndexRequest], api_keys)
+        return app.openapi_schema
+    app.openapi = schema
 
 
 def _install_error_handlers(app: FastAPI) -> None:

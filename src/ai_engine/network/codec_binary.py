@@ -9,13 +9,13 @@ followed by that many bytes, exactly what ``tritonclient.utils.serialize_byte_te
 
 from __future__ import annotations
 
-import math
 import struct
 
 import numpy as np
 
 from ai_engine.network import datatypes
 from ai_engine.network.errors import BadRequestError
+from ai_engine.network.tensor_limits import RequestBudget
 
 HEADER = "Inference-Header-Content-Length"
 
@@ -41,7 +41,12 @@ class BinaryReader:
         self.data = data
         self.offset = 0
 
-    def read(self, name: str, datatype: str, shape: tuple[int, ...], size) -> np.ndarray:
+    def read(self, name: str, datatype: str, shape, size,
+             budget: RequestBudget) -> np.ndarray:
+        """The input's array; its declared shape is checked against ``budget`` and against
+        ``size`` (the bytes actually sent) before anything is allocated."""
+        dtype = datatypes.to_numpy(datatype)
+        shape = budget.shape(name, shape)
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise BadRequestError(f"input {name!r}: binary_data_size must be a non-negative "
                                   f"integer, got {size!r}")
@@ -52,10 +57,15 @@ class BinaryReader:
                 f"{HEADER}")
         chunk = self.data[self.offset:self.offset + size]
         self.offset += size
-        count = math.prod(shape)
         if datatype == "BYTES":
+            count = budget.declare(name, shape, 0)
+            budget.add_bytes(name, size)
+            if count * 4 > size:  # every element has a 4-byte length prefix
+                raise BadRequestError(f"input {name!r}: shape {list(shape)} of BYTES needs at "
+                                      f"least {count * 4} bytes (a 4-byte length per "
+                                      f"element), binary_data_size is {size}")
             return deserialize_bytes(name, chunk, count).reshape(shape)
-        dtype = datatypes.to_numpy(datatype)
+        count = budget.declare(name, shape, dtype.itemsize)
         if size != count * dtype.itemsize:
             raise BadRequestError(f"input {name!r}: shape {list(shape)} of {datatype} needs "
                                   f"{count * dtype.itemsize} bytes, binary_data_size is {size}")

@@ -7,37 +7,44 @@ the input and what was wrong, because a silently converted tensor is a wrong ans
 
 from __future__ import annotations
 
-import math
-
+import ml_dtypes
 import numpy as np
 
 from ai_engine.network import datatypes
 from ai_engine.network.errors import BadRequestError
+from ai_engine.network.tensor_limits import RequestBudget
 
 
-def check_shape(name: str, shape) -> tuple[int, ...]:
-    if (not isinstance(shape, (list, tuple))
-            or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
-                       for d in shape)):
-        raise BadRequestError(f"input {name!r}: shape must be a list of non-negative "
-                              f"integers, got {shape!r}")
-    return tuple(shape)
-
-
-def decode(name: str, datatype: str, shape, data) -> np.ndarray:
-    """The array of a JSON tensor; its element count must match ``shape``."""
+def decode(name: str, datatype: str, shape, data, budget: RequestBudget) -> np.ndarray:
+    """The array of a JSON tensor; ``shape`` is checked and counted in ``budget`` first, and
+    the data must hold exactly its element count."""
     dtype = datatypes.to_numpy(datatype)
-    shape = check_shape(name, shape)
+    shape = budget.shape(name, shape)
+    count = budget.declare(name, shape, 0 if datatype == "BYTES" else dtype.itemsize)
     if not isinstance(data, list):
         data = [data]
     if datatype == "BYTES":
-        flat = _decode_bytes(name, data)
+        flat = _decode_bytes(name, data, count)
+        budget.add_bytes(name, sum(len(v) for v in flat))
     else:
+        _check_nesting(name, data, len(shape))
         flat = _decode_numbers(name, datatype, dtype, data)
-    if flat.size != math.prod(shape):
-        raise BadRequestError(f"input {name!r}: shape {list(shape)} needs "
-                              f"{math.prod(shape)} elements, data has {flat.size}")
+    if flat.size != count:
+        raise BadRequestError(f"input {name!r}: shape {list(shape)} needs {count} elements, "
+                              f"data has {flat.size}")
     return flat.reshape(shape)
+
+
+def _check_nesting(name: str, data: list, rank: int) -> None:
+    """Data is flat or nested like the shape; deeper nesting is refused before NumPy sees it
+    (NumPy would build an object array, or fail past 64 levels)."""
+    depth, item = 0, data
+    while isinstance(item, list):
+        depth += 1
+        item = item[0] if item else None
+    if depth > max(rank, 1):
+        raise BadRequestError(f"input {name!r}: data is nested {depth} levels deep, its shape "
+                              f"has {rank} dims")
 
 
 def _decode_numbers(name: str, datatype: str, dtype: np.dtype, data: list) -> np.ndarray:
@@ -60,7 +67,19 @@ def _decode_numbers(name: str, datatype: str, dtype: np.dtype, data: list) -> np
         if int(raw.min()) < info.min or int(raw.max()) > info.max:
             raise BadRequestError(f"input {name!r}: value out of range for {datatype} "
                                   f"[{info.min}, {info.max}]")
-    return raw.astype(dtype)
+    with np.errstate(over="ignore"):
+        out = raw.astype(dtype)
+    # JSON has no Infinity, so an infinite result is a finite value too large for the type
+    # (1e300 as FP32): refused rather than silently turned into inf.
+    if datatype in ("FP16", "FP32", "BF16") and raw.size \
+            and np.isinf(out.astype(np.float32)).any():
+        raise BadRequestError(f"input {name!r}: value out of range for {datatype} (largest "
+                              f"finite is {float(_finfo_max(dtype)):g})")
+    return out
+
+
+def _finfo_max(dtype: np.dtype):
+    return ml_dtypes.finfo(dtype).max if dtype == ml_dtypes.bfloat16 else np.finfo(dtype).max
 
 
 def _kind_name(kind: str) -> str:
@@ -68,7 +87,7 @@ def _kind_name(kind: str) -> str:
             "U": "strings", "O": "mixed or nested values"}.get(kind, f"kind {kind!r}")
 
 
-def _decode_bytes(name: str, data: list) -> np.ndarray:
+def _decode_bytes(name: str, data: list, count: int) -> np.ndarray:
     flat: list = []
     stack = [iter(data)]
     while stack:  # iterative flatten: deep nesting in hostile JSON must not recurse
@@ -79,6 +98,9 @@ def _decode_bytes(name: str, data: list) -> np.ndarray:
             if not isinstance(item, str):
                 raise BadRequestError(f"input {name!r}: BYTES data must be strings, got "
                                       f"{type(item).__name__}")
+            if len(flat) == count:
+                raise BadRequestError(f"input {name!r}: data has more than the {count} "
+                                      f"elements its shape declares")
             flat.append(item)
         else:
             stack.pop()

@@ -11,14 +11,22 @@ import orjson
 
 from ai_engine.network import codec_binary, codec_json, datatypes
 from ai_engine.network.errors import BadRequestError, UnsupportedError
+from ai_engine.network.tensor_limits import RequestBudget, TensorLimits
 from ai_engine.network.types import InferRequest, InferResponse, RequestedOutput, Tensor
+
+MAX_TIMEOUT_US = 2 ** 63 - 1
 
 
 def parse_json(raw: bytes, what: str = "request body"):
+    """Strict RFC 8259 JSON (orjson): no NaN/Infinity, no number that overflows a double,
+    nesting at most 1024 deep; the error names the problem and where it is."""
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise BadRequestError(f"{what} is not valid JSON: {exc}") from None
+        at = raw[exc.pos:exc.pos + 9] if isinstance(raw, (bytes, bytearray)) else b""
+        hint = " (NaN and Infinity are not JSON numbers)" \
+            if at.lstrip(b"-").startswith((b"NaN", b"Infinity")) else ""
+        raise BadRequestError(f"{what} is not valid JSON: {exc}{hint}") from None
 
 
 def _obj(value, what: str) -> dict:
@@ -27,25 +35,45 @@ def _obj(value, what: str) -> dict:
     return value
 
 
-def decode_request(body: bytes, header_length: str | None, model: str,
-                   version: str | None) -> InferRequest:
+def decode_request(body: bytes, header_length: str | None, model: str, version: str | None,
+                   input_names: list[str], limits: TensorLimits) -> InferRequest:
+    """The request, every input checked against the model's ``input_names`` and ``limits``
+    before its data is decoded (so nothing is built for an input that will be refused)."""
     header, binary = codec_binary.split_body(body, header_length)
     doc = _obj(parse_json(header, "inference header"), "the inference request")
     params = _obj(doc.get("parameters") or {}, "'parameters'")
     raw_inputs = doc.get("inputs")
     if not isinstance(raw_inputs, list) or not raw_inputs:
         raise BadRequestError("'inputs' must be a non-empty list of tensors")
+    if len(raw_inputs) > len(input_names):
+        raise BadRequestError(f"the request has {len(raw_inputs)} inputs; model {model!r} "
+                              f"has {len(input_names)}: {input_names[:16]}")
     reader = codec_binary.BinaryReader(binary)
-    inputs = [_decode_input(_obj(t, "each input"), reader) for t in raw_inputs]
+    budget = limits.budget()
+    inputs, seen = [], set()
+    for t in raw_inputs:
+        t = _obj(t, "each input")
+        name = t.get("name")
+        if not isinstance(name, str):
+            raise BadRequestError("every input needs a string 'name'")
+        if name not in input_names:
+            raise BadRequestError(f"unknown input {_short(name)} for model {model!r}; its "
+                                  f"inputs are {input_names[:16]}")
+        if name in seen:
+            raise BadRequestError(f"input {name!r} is given twice")
+        seen.add(name)
+        inputs.append(_decode_input(name, t, reader, budget))
     reader.finish()
-    names = [t.name for t in inputs]
-    if len(set(names)) != len(names):
-        raise BadRequestError(f"an input is given twice: {names}")
     binary_output = bool(params.get("binary_data_output", False))
     return InferRequest(model=model, version=version, inputs=inputs,
                         id=_id(doc.get("id")), parameters=params,
                         outputs=_decode_outputs(doc.get("outputs"), binary_output),
                         binary_output=binary_output, timeout_us=_timeout(params))
+
+
+def _short(name: str) -> str:
+    text = repr(name)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _id(value):
@@ -58,26 +86,22 @@ def _timeout(params: dict) -> int | None:
     t = params.get("timeout")
     if t is None:
         return None
-    if not isinstance(t, int) or isinstance(t, bool) or t < 0:
-        raise BadRequestError(f"parameter 'timeout' must be a non-negative integer number "
-                              f"of microseconds, got {t!r}")
+    if not isinstance(t, int) or isinstance(t, bool) or not 0 <= t <= MAX_TIMEOUT_US:
+        raise BadRequestError(f"parameter 'timeout' must be an integer number of "
+                              f"microseconds in [0, {MAX_TIMEOUT_US}], got {t!r}")
     return t or None
 
 
-def _decode_input(t: dict, reader: codec_binary.BinaryReader) -> Tensor:
-    name = t.get("name")
-    if not isinstance(name, str):
-        raise BadRequestError("every input needs a string 'name'")
+def _decode_input(name: str, t: dict, reader: codec_binary.BinaryReader,
+                  budget: RequestBudget) -> Tensor:
     datatype = t.get("datatype")
-    shape = codec_json.check_shape(name, t.get("shape"))
     params = _obj(t.get("parameters") or {}, f"input {name!r} 'parameters'")
     if "binary_data_size" in params:
         if "data" in t:
             raise BadRequestError(f"input {name!r} has both 'data' and binary_data_size")
-        datatypes.to_numpy(datatype)  # validate the name before reading bytes
-        array = reader.read(name, datatype, shape, params["binary_data_size"])
+        array = reader.read(name, datatype, t.get("shape"), params["binary_data_size"], budget)
     elif "data" in t:
-        array = codec_json.decode(name, datatype, shape, t["data"])
+        array = codec_json.decode(name, datatype, t.get("shape"), t["data"], budget)
     else:
         raise BadRequestError(f"input {name!r} has neither 'data' nor binary_data_size")
     return Tensor(name, array, params)

@@ -39,18 +39,14 @@ class ModelConfig:
             return sorted(v for v in available if v in self.version_policy[1])
         return sorted(available)[-self.version_policy[1]:]
 
-    def as_dict(self) -> dict:
+    def version_policy_dict(self) -> dict:
+        """Triton's JSON form of ``version_policy``."""
         kind, *arg = self.version_policy
-        policy = {"latest": {"num_versions": arg[0]} if kind == "latest" else None,
-                  "all": {}, "specific": {"versions": arg[0] if arg else []}}
-        return {"max_batch_size": self.max_batch_size or 0,
-                "dynamic_batching": {"preferred_batch_size": self.preferred_batch_size,
-                                     "max_queue_delay_microseconds": self.max_queue_delay_us or 0,
-                                     "default_queue_policy": {
-                                         "max_queue_size": self.max_queue_size or 0}}
-                if self.dynamic_batching else None,
-                "instance_group": [{"count": self.instance_count, "kind": "KIND_CPU"}],
-                "version_policy": {kind: policy[kind]}}
+        if kind == "latest":
+            return {"latest": {"num_versions": arg[0]}}
+        if kind == "specific":
+            return {"specific": {"versions": arg[0] if arg else []}}
+        return {"all": {}}
 
 
 def read_config(model_dir: str) -> ModelConfig:

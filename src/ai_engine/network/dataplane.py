@@ -19,6 +19,7 @@ from ai_engine.network import datatypes
 from ai_engine.network.errors import BadRequestError
 from ai_engine.network.model import ModelVersion
 from ai_engine.network.repository import ModelRepository
+from ai_engine.network.tensor_limits import TensorLimits
 from ai_engine.network.types import InferRequest, InferResponse, Tensor
 
 EXTENSIONS = ["binary_tensor_data", "model_repository", "statistics", "model_configuration",
@@ -26,16 +27,29 @@ EXTENSIONS = ["binary_tensor_data", "model_repository", "statistics", "model_con
 
 
 class DataPlane:
-    def __init__(self, repository: ModelRepository):
+    def __init__(self, repository: ModelRepository, limits: TensorLimits | None = None):
         self.repository = repository
+        # per-request tensor limits the codecs apply while decoding
+        self.limits = limits if limits is not None else TensorLimits()
         self.started = False  # the startup load has finished
+        self.draining = False  # SIGTERM received: not ready, in-flight work finishing
+        self.loop = None       # the server's event loop, set at startup
+
+    def drain(self, grace_s: float) -> None:
+        """SIGTERM (call from any thread): report not ready, and after ``grace_s`` stop every
+        run still going, so its request is answered 503 and the process can exit."""
+        def start():
+            self.draining = True
+            self.loop.call_later(grace_s, self.repository.terminate_runs,
+                                 "the server is shutting down")
+        self.loop.call_soon_threadsafe(start)
 
     # -- health and metadata ----------------------------------------------------------------
     def live(self) -> bool:
         return True
 
     def ready(self) -> bool:
-        return self.started and not self.repository.loading()
+        return self.started and not self.draining and not self.repository.loading()
 
     def server_metadata(self) -> dict:
         return {"name": "ai-engine", "version": __version__, "extensions": EXTENSIONS}
@@ -51,9 +65,13 @@ class DataPlane:
         mv = self.repository.get(name, version)
         return mv.metadata(self.repository.versions_of(name))
 
+    def input_names(self, name: str, version: str | None = None) -> list[str]:
+        """The inputs of a served model version (404/503 when it is not served)."""
+        return [n for n, *_ in self.repository.get(name, version).inputs]
+
     def model_config(self, name: str, version: str | None = None) -> dict:
         mv = self.repository.get(name, version)
-        return mv.triton_config(self.repository.defaults.max_batch_size)
+        return mv.triton_config()
 
     def model_stats(self, name: str | None = None, version: str | None = None) -> dict:
         if name is None:
@@ -103,7 +121,7 @@ class DataPlane:
                 raise InvalidInputError(f"input {name!r} is missing; model {mv.name!r} "
                                         f"needs {expected}")
             feeds[name] = _check(name, datatype, elem_type, shape, given[name])
-        limit = mv.batcher.policy.max_batch_size if mv.config.max_batch_size else 0
+        limit = mv.policy.max_batch_size if mv.config.max_batch_size else 0
         if limit and mv.batchable:
             rows = next(iter(feeds.values())).shape[0]
             if rows > limit:

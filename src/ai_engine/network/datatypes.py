@@ -65,9 +65,11 @@ def from_onnx(elem_type: int | None) -> str:
 
 def from_any(name: str) -> str:
     """A KServe datatype from either its own name or a NumPy name (``float32``)."""
+    if not isinstance(name, str):
+        raise BadRequestError(f"dtype must be a string, got {type(name).__name__}")
     if name in _BY_NAME:
         return name
-    if isinstance(name, str) and name.lower() in _NUMPY_NAMES:
+    if name.lower() in _NUMPY_NAMES:
         return _NUMPY_NAMES[name.lower()]
     raise BadRequestError(f"unknown dtype {name!r}; expected one of {sorted(_NUMPY_NAMES)} "
                           f"or {sorted(_BY_NAME)}")

@@ -8,8 +8,10 @@ import zlib
 import orjson
 from fastapi import Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 
 from ai_engine.errors import EngineError
+from ai_engine.network.codec_kserve import parse_json
 from ai_engine.network.errors import BadRequestError, UnsupportedError
 from ai_engine.privacy.limits import PayloadTooLargeError, too_large
 
@@ -43,7 +45,38 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise BadRequestError(f"the {encoding} body cannot be decompressed: {exc}") from None
     if limit > 0 and (len(out) > limit or inflater.unconsumed_tail):
         raise PayloadTooLargeError(too_large(limit) + " (after decompression)")
+    # zlib reports no error for a stream that just stops: a truncated or garbled body would
+    # otherwise reach the JSON parser as a shorter document.
+    if not inflater.eof:
+        raise BadRequestError(f"the {encoding} body cannot be decompressed: the stream is "
+                              f"truncated or corrupt ({len(body)} bytes, no end of stream)")
+    if inflater.unused_data:
+        raise BadRequestError(f"the {encoding} body has {len(inflater.unused_data)} bytes "
+                              f"after the end of its compressed stream")
     return out
+
+
+class StrictJsonRequest(Request):
+    """A request whose JSON body is parsed by orjson: strict RFC 8259 (no NaN, Infinity or
+    numbers that overflow a double) and a nesting limit, where ``json.loads`` (FastAPI's
+    default) takes NaN and Infinity as numbers and recurses as deep as the body goes."""
+
+    async def json(self):
+        if not hasattr(self, "_strict_json"):
+            self._strict_json = parse_json(await self.body())
+        return self._strict_json
+
+
+class StrictJsonRoute(APIRoute):
+    """Route class for JSON-body endpoints: their bodies go through :class:`StrictJsonRequest`
+    (a parse error arrives at the app's HTTPException handler as the cause: a 400 naming it)."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def strict_handler(request: Request):
+            return await handler(StrictJsonRequest(request.scope, request.receive))
+        return strict_handler
 
 
 class ClientDisconnected(Exception):

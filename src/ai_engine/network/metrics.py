@@ -5,8 +5,11 @@ Triton "Metrics": ``nv_inference_request_success``, ``nv_inference_request_failu
 ``nv_inference_request_duration_us``, ``nv_inference_queue_duration_us``,
 ``nv_inference_compute_{input,infer,output}_duration_us``, labelled ``model`` and
 ``version``. Triton's names carry no ``_total`` suffix, which prometheus-client's Counter
-would add, so those lines are written here; the batch-size and queue-time histograms (which
-Triton lacks, and which show whether batching really happens) go through prometheus-client.
+would add, so those lines are written here. Two histograms that Triton lacks go through
+prometheus-client: ``ai_engine_batch_size`` (rows per execution: does batching really
+happen?) and ``ai_engine_queue_duration_seconds`` (per request, the time between its arrival
+in the model's queue and the start of the execution that ran it: the distribution that the
+cumulative ``nv_inference_queue_duration_us`` hides).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import HistogramMetricFamily
 
 from ai_engine.scheduler import ModelStats
+from ai_engine.scheduler.stats import QUEUE_BUCKETS_S
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -69,6 +73,26 @@ class _BatchHistogram:
         yield h
 
 
+class _QueueHistogram:
+    """prometheus-client collector of per-request queue time per model version."""
+
+    def __init__(self, stats: list[ModelStats]):
+        self.stats = stats
+
+    def collect(self):
+        h = HistogramMetricFamily("ai_engine_queue_duration_seconds", "Time a request waited "
+                                  "in the model's queue before its execution started",
+                                  labels=["model", "version"])
+        for s in self.stats:
+            buckets, seen = [], 0
+            for bound, count in zip(QUEUE_BUCKETS_S, s.queue_buckets):
+                seen += count
+                buckets.append((repr(bound), seen))
+            buckets.append(("+Inf", seen + s.queue_buckets[-1]))
+            h.add_metric([s.name, s.version], buckets, s.ns["queue"] / 1e9)
+        yield h
+
+
 def render(stats: list[ModelStats], queued: dict[tuple[str, str], int]) -> bytes:
     lines = []
     for name, doc, get in _COUNTERS:
@@ -79,4 +103,5 @@ def render(stats: list[ModelStats], queued: dict[tuple[str, str], int]) -> bytes
     lines += [f"{gauge}{{{_labels(s)}}} {queued.get((s.name, s.version), 0)}" for s in stats]
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_BatchHistogram(stats))
+    registry.register(_QueueHistogram(stats))
     return ("\n".join(lines) + "\n").encode() + generate_latest(registry)

@@ -11,6 +11,7 @@ import logging
 import numpy as np
 
 from ai_engine.core import dtypes
+from ai_engine.engine.run_options import RunOptions
 from ai_engine.network import datatypes
 from ai_engine.network.config import ModelConfig
 from ai_engine.scheduler import BatchPolicy, DynamicBatcher, ModelStats
@@ -41,6 +42,7 @@ class ModelVersion:
                              for v in graph.inputs) and bool(graph.inputs)
         self.stats = ModelStats(name, version)
         self.batcher: DynamicBatcher | None = None
+        self.policy: BatchPolicy | None = None  # set by start(); the batcher's own
 
     def max_batch_size(self, default: int) -> int:
         """Rows per run: the config's, else the server default for a dynamic dim 0."""
@@ -49,24 +51,32 @@ class ModelVersion:
         return default if self.config.max_batch_size is None else self.config.max_batch_size
 
     def start(self, executor, defaults: BatchPolicy) -> None:
+        self.policy = self.scheduling_policy(defaults)
+        self.batcher = DynamicBatcher(self._run, self.policy, executor, self.stats,
+                                      self.batchable)
+        self.batcher.start()
+
+    def scheduling_policy(self, defaults: BatchPolicy) -> BatchPolicy:
+        """This version's config over the server's defaults: what its batcher enforces."""
         cfg = self.config
-        mbs = self.max_batch_size(defaults.max_batch_size) if cfg.dynamic_batching else 0
-        policy = BatchPolicy(
-            max_batch_size=mbs,
+        return BatchPolicy(
+            max_batch_size=self.max_batch_size(defaults.max_batch_size),
+            dynamic_batching=cfg.dynamic_batching,
             max_queue_delay_us=(defaults.max_queue_delay_us if cfg.max_queue_delay_us is None
                                 else cfg.max_queue_delay_us),
             preferred_batch_sizes=tuple(cfg.preferred_batch_size),
             max_queue_size=cfg.max_queue_size or defaults.max_queue_size,
-            instances=cfg.instance_count)
-        self.batcher = DynamicBatcher(self._run, policy, executor, self.stats, self.batchable)
-        self.batcher.start()
+            instances=cfg.instance_count,
+            execution_timeout_s=defaults.execution_timeout_s)
 
-    def _run(self, feeds: dict) -> list:
-        return self.session.run(None, feeds)
+    def _run(self, feeds: dict, run_options: RunOptions) -> list:
+        return self.session.run(None, feeds, run_options)
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float | None = None,
+                   reason: str = "the model is unloading") -> None:
+        """Drain the batcher; after ``grace_s`` stop what still runs (see DynamicBatcher)."""
         if self.batcher is not None:
-            await self.batcher.close()
+            await self.batcher.close(grace_s, reason)
         self.batcher = None
         self.session = None
 
@@ -77,11 +87,26 @@ class ModelVersion:
                 "outputs": [{"name": n, "datatype": dt, "shape": shape}
                             for n, dt, shape in self.outputs]}
 
-    def triton_config(self, default_max_batch: int) -> dict:
-        """Triton's model configuration JSON (``GET /v2/models/{m}/config``)."""
-        cfg = self.config.as_dict()
-        cfg.update(name=self.name, platform=PLATFORM, backend="ai_engine",
-                   max_batch_size=self.max_batch_size(default_max_batch))
+    def triton_config(self) -> dict:
+        """Triton's model configuration JSON (``GET /v2/models/{m}/config``), every value
+        taken from the :class:`BatchPolicy` that this version's batcher enforces."""
+        p = self.policy
+        cfg = {"name": self.name, "platform": PLATFORM, "backend": "ai_engine",
+               "max_batch_size": p.max_batch_size,
+               "instance_group": [{"count": p.instances, "kind": "KIND_CPU"}],
+               "version_policy": self.config.version_policy_dict()}
+        queue_policy = {"max_queue_size": p.max_queue_size}
+        if p.dynamic_batching and p.max_batch_size > 1:
+            cfg["dynamic_batching"] = {"preferred_batch_size": list(p.preferred_batch_sizes),
+                                       "max_queue_delay_microseconds": p.max_queue_delay_us,
+                                       "default_queue_policy": queue_policy}
+        # Not Triton's: requests queue (bounded) even when they are not batched, so the
+        # queue bound is reported whatever the batching mode, with the run limit that
+        # applies to requests without a timeout of their own (0: none).
+        cfg["scheduler"] = {"batches_across_requests": "dynamic_batching" in cfg,
+                            **queue_policy,
+                            "execution_timeout_microseconds":
+                                round(p.execution_timeout_s * 1e6)}
         cfg["input"] = [{"name": n, "data_type": datatypes.triton_config_type(dt),
                          "dims": _dims(shape)} for n, dt, _, shape in self.inputs]
         cfg["output"] = [{"name": n, "data_type": datatypes.triton_config_type(dt),
@@ -89,11 +114,13 @@ class ModelVersion:
         return cfg
 
 
-def warm_up(session) -> None:
+def warm_up(session, timeout_s: float = 0.0) -> None:
     """One run on zeros so the first real request pays no first-run costs.
 
     A model whose zeros are not a valid input (it indexes with them, say) is still served:
-    warm-up is an optimisation, so its failure is logged, not fatal.
+    warm-up is an optimisation, so its failure is logged, not fatal. It is bounded by the
+    server's execution limit (``timeout_s``, 0: none) like any request, so a model that runs
+    for ever (a Loop with a huge trip count) still loads, and its requests are then bounded.
     """
     feeds = {}
     for v in session.graph.inputs:
@@ -104,6 +131,6 @@ def warm_up(session) -> None:
             arr[...] = ""
         feeds[v.name] = arr
     try:
-        session.run(None, feeds)
+        session.run(None, feeds, RunOptions(timeout_s=timeout_s or None))
     except Exception as exc:  # noqa: BLE001 - see the docstring
-        log.warning("warm-up run failed (%s); serving anyway", type(exc).__name__)
+        log.warning("warm-up run failed (%s: %s); serving anyway", type(exc).__name__, exc)

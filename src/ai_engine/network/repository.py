@@ -5,8 +5,12 @@ Triton "Model Repository": ``<repo>/<model>/<version>/model.onnx`` with an optio
 ``version_policy`` picks the versions served. Triton "Model Repository Extension": index,
 load and unload. States are Triton's: LOADING, READY, UNLOADING, UNAVAILABLE (+ reason).
 
-Names and paths are confined to the repository: a model name is one plain path component and
-every resolved path (symlinks followed) must stay under the repository root.
+Confinement is on what requests name, not on what the operator laid out: a model name from a
+request must be one plain path component (letters, digits, ``_``, ``-``, ``.``; no leading
+dot, no ``..``, no separator) and version folders are plain integers, so every path the server
+builds is lexically inside the repository. Symlinks that the operator put inside it (a
+``1/model.onnx`` or a model folder pointing at a shared model store or a Kubernetes volume
+mount) are followed, as Triton follows them. Every load failure is logged with its reason.
 Unloading drains the model's batcher (accepted requests still finish), drops every reference
 to the session, collects garbage and hands the freed heap back to the OS, so memory returns.
 """
@@ -66,8 +70,8 @@ class ModelRepository:
                                      f"letters, digits, '_', '-', '.'")
         if self.root is None:
             raise ModelNotFoundError(f"unknown model {name!r}; no model repository is set")
-        path = os.path.realpath(os.path.join(self.root, name))
-        if not path.startswith(self.root + os.sep) or not os.path.isdir(path):
+        path = os.path.join(self.root, name)  # lexically inside: the name is one component
+        if not os.path.isdir(path):
             raise ModelNotFoundError(f"unknown model {name!r}: no folder {name!r} in the "
                                      f"model repository")
         return path
@@ -79,8 +83,8 @@ class ModelRepository:
         config = read_config(model_dir)
         available = {}
         for v in os.listdir(model_dir):
-            path = os.path.realpath(os.path.join(model_dir, v, "model.onnx"))
-            if v.isdigit() and path.startswith(self.root + os.sep) and os.path.isfile(path):
+            path = os.path.join(model_dir, v, "model.onnx")
+            if v.isdigit() and os.path.isfile(path):  # isfile follows the operator's symlinks
                 available[int(v)] = path
         chosen = config.select_versions(list(available))
         if not chosen:
@@ -140,14 +144,15 @@ class ModelRepository:
             entry.state, entry.reason = ("READY", "") if old else ("LOADING", "")
             try:
                 fresh = await self._build(name)
-            except EngineError as exc:
+            except Exception as exc:  # noqa: BLE001 - every failure is reported, then raised
+                error = exc if isinstance(exc, EngineError) else ModelLoadError(
+                    f"model {name!r}: {type(exc).__name__}: {exc}")  # e.g. a file of junk
+                log.error("model %s failed to load: %s", name, error)
                 if not old:
-                    entry.state, entry.reason = "UNAVAILABLE", str(exc)
-                raise
-            except Exception as exc:  # a file that is no ONNX model at all
-                if not old:
-                    entry.state, entry.reason = "UNAVAILABLE", str(exc)
-                raise ModelLoadError(f"model {name!r}: {type(exc).__name__}: {exc}") from None
+                    entry.state, entry.reason = "UNAVAILABLE", str(error)
+                if error is exc:
+                    raise
+                raise error from None
             for mv in fresh.values():
                 mv.start(self.executor, self.defaults)
             entry.versions, entry.state, entry.reason = fresh, "READY", ""
@@ -159,7 +164,8 @@ class ModelRepository:
         config, files = await loop.run_in_executor(None, self._version_files, name)
         fresh = {}
         for version, path in files.items():
-            session = await loop.run_in_executor(None, _open, path)
+            session = await loop.run_in_executor(None, _open, path,
+                                                 self.defaults.execution_timeout_s)
             fresh[version] = ModelVersion(name, version, path, session, config)
         return fresh
 
@@ -192,18 +198,34 @@ class ModelRepository:
         async def one(name):
             try:
                 await self.load(name)
-            except EngineError as exc:
-                log.error("model %s failed to load: %s", name, exc)
+            except EngineError:
+                pass  # logged by load(); the index shows the model UNAVAILABLE with its reason
         await asyncio.gather(*(one(n) for n in self.names()))
 
-    async def close(self) -> None:
-        for name in list(self._entries):
-            await self.unload(name)
+    async def close(self, grace_s: float | None = None) -> None:
+        """Unload every model; runs still going after ``grace_s`` are stopped between nodes
+        (``None``: wait for them)."""
+        await asyncio.gather(*(self._close_model(name, grace_s) for name in list(self._entries)))
+
+    async def _close_model(self, name: str, grace_s: float | None) -> None:
+        entry = self._entries[name]
+        async with entry.lock:
+            old, entry.versions = entry.versions, {}
+            entry.state, entry.reason = "UNLOADING", "server shutting down"
+            for mv in old.values():
+                await mv.stop(grace_s, "the server is shutting down")
+            entry.state = "UNAVAILABLE"
+
+    def terminate_runs(self, reason: str) -> None:
+        """Stop every queued and running request of every model now (answered 503)."""
+        for mv in self.loaded():
+            if mv.batcher is not None:
+                mv.batcher.terminate(reason)
 
 
-def _open(path: str) -> InferenceSession:
+def _open(path: str, warm_up_timeout_s: float) -> InferenceSession:
     session = InferenceSession(path)
-    warm_up(session)
+    warm_up(session, warm_up_timeout_s)
     return session
 
 

@@ -26,8 +26,26 @@ class Settings:
     max_batch_size: int = 8           # for models without a config, when dim 0 is dynamic
     max_queue_delay_us: int = 0
     max_queue_size: int = 256
+    # Longest a run may take for a request that sets no timeout (seconds; 0: no limit). A
+    # request's own timeout bounds its whole request instead. Also bounds load-time warm-up.
+    execution_timeout_s: float = 60.0
+    # SIGTERM: requests in flight get this long to finish, then their runs are stopped
+    # between nodes and answered 503, and the process exits.
+    shutdown_grace_s: float = 5.0
+    # Per inference request, checked on the declared shapes before anything is allocated.
+    max_request_elements: int = 1 << 26   # elements over all inputs (64 Mi)
+    max_request_bytes: int = 1 << 28      # decoded tensor bytes over all inputs (256 MiB)
     log_level: str = "info"
     demo_model_name: str = "digits"
+
+    def __post_init__(self):
+        for name in ("execution_timeout_s", "shutdown_grace_s"):
+            value = getattr(self, name)
+            if not value >= 0:  # also refuses NaN
+                raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
+        for name in ("max_request_elements", "max_request_bytes"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -69,6 +87,12 @@ def _convert(f: dataclasses.Field, raw: str):
             return int(raw)
         except ValueError:
             raise ValueError(f"{PREFIX}{f.name.upper()} must be an integer, got {raw!r}") \
+                from None
+    if kind.startswith("float"):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"{PREFIX}{f.name.upper()} must be a number, got {raw!r}") \
                 from None
     if kind.startswith("tuple"):
         return tuple(k.strip() for k in raw.split(",") if k.strip())

@@ -7,11 +7,16 @@ the same dtype and trailing dims (the model's first dim must be dynamic: the cal
 that and passes ``batchable``). One ``run`` executes in a worker thread, never on the event
 loop, so health checks and other models keep answering; results are split back per request.
 
-Deadlines (KServe/Triton ``timeout`` parameter): a request still queued at its deadline is
-dropped unrun with :class:`DeadlineExceededError`. A caller that goes away (its awaiting task
-is cancelled, e.g. the HTTP client disconnected) cancels its future; queued work whose future
-is done is skipped. The queue is bounded: beyond ``max_queue_size`` waiting requests,
-:class:`QueueFullError` (429) instead of unbounded memory.
+Deadlines (KServe/Triton ``timeout`` parameter) bound the whole request: a request still
+queued at its deadline is dropped unrun, one that is executing is answered at its deadline
+and its run is stopped between nodes once no request of it is still waiting (see
+:mod:`execution`, which also applies the server's execution limit to requests without a
+timeout). Both answers are :class:`DeadlineExceededError`, naming the phase. A caller that
+goes away (its awaiting task is cancelled, e.g. the HTTP client disconnected) cancels its
+future: queued work whose future is done is skipped, and a run that nobody waits for any more
+is stopped the same way. The queue is bounded: beyond ``max_queue_size`` waiting requests,
+:class:`QueueFullError` (429) instead of unbounded memory. :meth:`DynamicBatcher.close` drains
+within a grace period, then stops the runs still going.
 """
 
 from __future__ import annotations
@@ -24,46 +29,63 @@ from typing import Callable
 
 import numpy as np
 
-from ai_engine.scheduler.errors import DeadlineExceededError, QueueFullError, SchedulerClosedError
+from ai_engine.engine.run_options import RunOptions
+from ai_engine.errors import RunAbortedError
+from ai_engine.scheduler.errors import QueueFullError, SchedulerClosedError
+from ai_engine.scheduler.execution import Execution, expired_in_execution, expired_in_queue, \
+    request_error
 from ai_engine.scheduler.stats import ModelStats
 
 
 @dataclass(frozen=True)
 class BatchPolicy:
-    max_batch_size: int = 8          # rows per run; <= 1 runs requests one by one
+    """What the batcher enforces; ``GET /v2/models/M/config`` reports this same object."""
+
+    max_batch_size: int = 8          # rows per run (Triton max_batch_size)
+    dynamic_batching: bool = True    # merge requests; off, or max_batch_size <= 1: one by one
     max_queue_delay_us: int = 0      # 0: take what is queued now, never wait for more
     preferred_batch_sizes: tuple = ()
     max_queue_size: int = 256
     instances: int = 1               # concurrent runs of this model
+    execution_timeout_s: float = 0.0  # run limit for requests without a timeout; 0: none
 
 
 class _Work:
-    __slots__ = ("feeds", "rows", "key", "future", "enqueued_ns", "deadline", "timer",
-                 "started")
+    __slots__ = ("feeds", "rows", "key", "future", "enqueued_ns", "timeout_us", "deadline",
+                 "timer", "execution")
 
-    def __init__(self, feeds, rows, key, future, deadline):
+    def __init__(self, feeds, rows, key, future, timeout_us):
         self.feeds, self.rows, self.key, self.future = feeds, rows, key, future
         self.enqueued_ns = time.perf_counter_ns()
-        self.deadline = deadline
+        self.timeout_us = timeout_us
+        # time.monotonic(), the clock RunOptions deadlines use (not loop.time(): uvloop's
+        # is cached per loop iteration, in milliseconds)
+        self.deadline = time.monotonic() + timeout_us / 1e6 if timeout_us else None
         self.timer = None
-        self.started = False
+        self.execution: Execution | None = None  # set when its run starts
+
+    @property
+    def started(self) -> bool:
+        return self.execution is not None
 
 
 class DynamicBatcher:
     """Batches ``run(feeds) -> list[array]`` calls for one model version."""
 
-    def __init__(self, run: Callable[[dict], list], policy: BatchPolicy, executor,
+    def __init__(self, run: Callable[[dict, RunOptions], list], policy: BatchPolicy, executor,
                  stats: ModelStats, batchable: bool):
         self._run = run
         self.policy = policy
         self._executor = executor
         self.stats = stats
-        self._batchable = batchable and policy.max_batch_size > 1
+        self._batchable = batchable and policy.dynamic_batching and policy.max_batch_size > 1
         self._preferred = frozenset(policy.preferred_batch_sizes)
         self._queue: deque[_Work] = deque()
         self._forming: list[list[_Work]] = []
         self._wake = asyncio.Event()
         self._closed = False
+        self._closing_reason: str | None = None  # set when running work is being stopped
+        self._running: set[Execution] = set()
         self._workers: list[asyncio.Task] = []
 
     def start(self) -> None:
@@ -77,24 +99,28 @@ class DynamicBatcher:
         return len(self._queue) + sum(len(f) for f in self._forming)
 
     async def submit(self, feeds: dict, timeout_us: int | None = None) -> list:
-        """The model's outputs for ``feeds``, as an unbatched run would give them."""
+        """The model's outputs for ``feeds``, as an unbatched run would give them.
+
+        ``timeout_us`` bounds the whole request (queue and execution), in microseconds.
+        """
         if self._closed:
             raise SchedulerClosedError("the model is unloading and takes no new requests")
         if self.queued >= self.policy.max_queue_size:
             raise QueueFullError(f"the queue of model {self.stats.name!r} is full "
                                  f"({self.policy.max_queue_size} requests waiting); retry later")
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_us / 1e6 if timeout_us else None
-        work = _Work(feeds, *self._rows_and_key(feeds), loop.create_future(), deadline)
-        if deadline is not None:
-            work.timer = loop.call_at(deadline, self._expire, work)
+        work = _Work(feeds, *self._rows_and_key(feeds), loop.create_future(), timeout_us)
+        if work.deadline is not None:
+            work.timer = loop.call_later(work.deadline - time.monotonic(), self._expire, work)
         self._queue.append(work)
         self._wake.set()
         try:
             return await work.future
         except asyncio.CancelledError:
-            if not work.started:
-                self.stats.add("cancel", time.perf_counter_ns() - work.enqueued_ns)
+            self.stats.add("cancel", time.perf_counter_ns() - work.enqueued_ns)
+            if work.started:
+                work.execution.release_if_abandoned()
+            else:
                 self._discard(work)
             raise
         finally:
@@ -113,12 +139,14 @@ class DynamicBatcher:
         return rows, tuple((n, a.dtype.str, a.shape[1:]) for n, a in sorted(feeds.items()))
 
     def _expire(self, work: _Work) -> None:
-        if work.started or work.future.done():
+        if work.future.done():
             return
-        work.future.set_exception(DeadlineExceededError(
-            f"request timeout expired in the queue of model {self.stats.name!r}; "
-            f"dropped before running"))
-        self._discard(work)
+        if work.started:
+            work.future.set_exception(expired_in_execution(self.stats.name, work.timeout_us))
+            work.execution.release_if_abandoned()
+        else:
+            work.future.set_exception(expired_in_queue(self.stats.name, work.timeout_us))
+            self._discard(work)
 
     def _discard(self, work: _Work) -> None:
         try:
@@ -126,12 +154,32 @@ class DynamicBatcher:
         except ValueError:
             pass  # already taken into a forming batch: skipped there
 
-    async def close(self) -> None:
-        """Take no new work, finish what was accepted, stop the workers."""
+    async def close(self, grace_s: float | None = None,
+                    reason: str = "the model is unloading") -> None:
+        """Take no new work and finish what was accepted; after ``grace_s`` seconds (never,
+        when ``None``) stop what is still queued or running (:meth:`terminate`)."""
         self._closed = True
         self._wake.set()
+        if grace_s is not None and self._workers:
+            _, pending = await asyncio.wait(self._workers, timeout=grace_s)
+            if pending:
+                self.terminate(reason)
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers.clear()
+
+    def terminate(self, reason: str) -> None:
+        """Answer every queued request 503 with ``reason`` and stop the running runs between
+        nodes (their requests get the same answer)."""
+        self._closed = True
+        self._closing_reason = reason
+        for work in [*self._queue, *(w for f in self._forming for w in f)]:
+            if not work.future.done():
+                work.future.set_exception(SchedulerClosedError(
+                    f"{reason}; request dropped before running (phase: queue)"))
+        self._queue.clear()
+        for execution in self._running:
+            execution.terminate()
+        self._wake.set()
 
     # -- the worker side -------------------------------------------------------------------
     async def _worker(self, forming: list) -> None:
@@ -144,7 +192,12 @@ class DynamicBatcher:
                 await self._fill(forming, first)
             batch = forming[:]
             forming.clear()
-            await self._execute(batch)
+            try:
+                await self._execute(batch)
+            except Exception as exc:  # noqa: BLE001 - a bug here must not kill the model
+                for w in batch:
+                    if not w.future.done():
+                        w.future.set_exception(exc)
 
     def _pop(self) -> _Work | None:
         while self._queue:
@@ -189,16 +242,17 @@ class DynamicBatcher:
             return
         now_ns = time.perf_counter_ns()
         for w in live:
-            w.started = True
-            self.stats.add("queue", now_ns - w.enqueued_ns)
+            self.stats.queue_wait(now_ns - w.enqueued_ns)
         if len(live) == 1:
             await self._run_one(live[0], now_ns)
             return
         feeds = {n: np.concatenate([w.feeds[n] for w in live]) for n in live[0].feeds}
         t1 = time.perf_counter_ns()
         try:
-            outs = await asyncio.get_running_loop().run_in_executor(self._executor, self._run,
-                                                                    feeds)
+            outs = await self._call(live, feeds)
+        except RunAbortedError as exc:
+            self._answer_stopped(live, exc)
+            return
         except Exception:  # one bad request must not fail the others: run each alone
             await self._run_each(live)
             return
@@ -213,6 +267,27 @@ class DynamicBatcher:
             if not w.future.done():
                 w.future.set_result(part)
 
+    async def _call(self, works: list, feeds: dict) -> list:
+        """Run ``feeds`` for ``works`` in a worker thread, under their common deadline."""
+        execution = Execution(works, self.policy.execution_timeout_s)
+        for w in works:
+            w.execution = execution
+        if self._closing_reason is not None:
+            execution.terminate()
+        self._running.add(execution)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor, execution.call, self._run, feeds)
+        finally:
+            self._running.discard(execution)
+
+    def _answer_stopped(self, works: list, exc: RunAbortedError) -> None:
+        for w in works:
+            if not w.future.done():
+                w.future.set_exception(request_error(exc, w, self.stats.name,
+                                                     self.policy.execution_timeout_s,
+                                                     self._closing_reason))
+
     async def _run_each(self, works: list) -> None:
         for w in works:
             if not w.future.done():
@@ -220,8 +295,10 @@ class DynamicBatcher:
 
     async def _run_one(self, work: _Work, t0: int) -> None:
         try:
-            outs = await asyncio.get_running_loop().run_in_executor(self._executor, self._run,
-                                                                    work.feeds)
+            outs = await self._call([work], work.feeds)
+        except RunAbortedError as exc:
+            self._answer_stopped([work], exc)
+            return
         except Exception as exc:
             if not work.future.done():
                 work.future.set_exception(exc)

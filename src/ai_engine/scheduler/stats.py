@@ -5,6 +5,11 @@ Triton "Statistics Extension": ``inference_count`` counts inferences (rows of a 
 ``queue``, ``compute_input``, ``compute_infer``, ``compute_output`` and ``cancel`` as
 ``{"count", "ns"}``; ``batch_stats`` one entry per realised batch size. Counters only grow
 and are updated on the event loop thread, so they need no lock.
+
+Beside Triton's cumulative queue time, :attr:`ModelStats.queue_buckets` counts how long each
+request waited in the queue before its execution started, in the buckets of
+:data:`QUEUE_BUCKETS_S` (exported as a Prometheus histogram by ``network/metrics.py``): a sum
+hides whether every request waits a little or a few wait very long.
 """
 
 from __future__ import annotations
@@ -14,6 +19,11 @@ from collections import defaultdict
 
 DURATIONS = ("success", "fail", "queue", "compute_input", "compute_infer", "compute_output",
              "cancel")
+
+# Upper bounds (seconds) of the queue-time histogram: from a queue that is never waited on
+# (tens of microseconds of event-loop hand-over) to requests that sat behind long runs.
+QUEUE_BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                   0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class ModelStats:
@@ -27,10 +37,22 @@ class ModelStats:
         self.ns = dict.fromkeys(DURATIONS, 0)
         # batch size -> [executions, input ns, infer ns, output ns]
         self.batches: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        # Requests per queue-time bucket (not cumulative); the last one is "+Inf".
+        self.queue_buckets = [0] * (len(QUEUE_BUCKETS_S) + 1)
 
     def add(self, what: str, ns: int, n: int = 1) -> None:
         self.count[what] += n
         self.ns[what] += ns
+
+    def queue_wait(self, ns: int) -> None:
+        """A request waited ``ns`` in the queue and now starts executing."""
+        self.add("queue", ns)
+        seconds = ns / 1e9
+        for i, bound in enumerate(QUEUE_BUCKETS_S):
+            if seconds <= bound:
+                self.queue_buckets[i] += 1
+                return
+        self.queue_buckets[-1] += 1
 
     def execution(self, batch_size: int, input_ns: int, infer_ns: int, output_ns: int) -> None:
         self.execution_count += 1
