@@ -11,7 +11,9 @@ The positional inputs of an op become the node's inputs in order: an array (or N
 is a graph input named ``x<i>`` declared with its dtype and shape, a list of arrays a tensor
 sequence, ``None`` an omitted optional input (name ``""``), ``const(array)`` an initializer.
 ``outputs`` is a count (outputs ``y0``, ``y1``, ...) or a list of names where ``""`` skips an
-optional output; outputs are declared by name only, their types left to the engine.
+optional output; outputs are declared by name only, their types left to the engine, unless
+``out_types`` (one TensorProto element type or None per entry of ``outputs``) gives them (for
+ops whose output type onnxruntime cannot infer).
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ def _opset_imports(opset, domain):
     return [helper.make_opsetid(d, v) for d, v in versions.items()]
 
 
-def one_node_model(op, *inputs, outputs=1, opset, domain="", scope=None, **attrs):
+def one_node_model(op, *inputs, outputs=1, opset, domain="", scope=None, out_types=None,
+                   **attrs):
     """A model of one ``op`` node over ``inputs`` (see the module docstring) and its feeds.
 
     ``opset`` is the version of the node's domain, or a dict domain -> version to import
@@ -74,10 +77,13 @@ def one_node_model(op, *inputs, outputs=1, opset, domain="", scope=None, **attrs
             feeds[f"x{i}"] = value if isinstance(value, list) else np.asarray(value)
     feeds.update(scope or {})
     outs = [f"y{i}" for i in range(outputs)] if isinstance(outputs, int) else list(outputs)
+    types = list(out_types) if out_types is not None else [None] * len(outs)
+    assert len(types) == len(outs), f"{len(types)} out_types for {len(outs)} outputs"
     node = helper.make_node(op, names, outs, domain=domain, **attrs)
+    declared = [ValueInfoProto(name=o) if t is None else helper.make_tensor_value_info(o, t, None)
+                for o, t in zip(outs, types) if o]
     graph = helper.make_graph([node], op, [_value_info(n, v) for n, v in feeds.items()],
-                              [ValueInfoProto(name=o) for o in outs if o],
-                              initializer=initializers)
+                              declared, initializer=initializers)
     return helper.make_model(graph, opset_imports=_opset_imports(opset, domain)), feeds
 
 
