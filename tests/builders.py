@@ -38,7 +38,7 @@ def make_model(nodes, inputs, outputs, initializers=(), opset=17, ir_version=8, 
 
 
 @dataclass(frozen=True)
-class const:  # noqa: N801 - reads as a marker at the call site: run_op("Op", x, const(w))
+class const:  # lower case: it reads as a marker at the call site, run_op("Op", x, const(w))
     """An op input stored in the model as an initializer instead of fed at run time."""
 
     value: np.ndarray
