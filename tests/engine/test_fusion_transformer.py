@@ -8,7 +8,7 @@ import os
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 import ai_engine
 from ai_engine.engine.optimizer.fuse_attention import fuse_attention
@@ -16,18 +16,11 @@ from ai_engine.engine.optimizer.fuse_gelu import fuse_gelu
 from ai_engine.engine.optimizer.fuse_matmul_add import fuse_matmul_add
 from ai_engine.engine.optimizer.shape_folding import fold_shapes
 
+from builders import make_model, tensor_info
+
 MODEL = os.path.join(os.path.dirname(__file__), "..", "models", "data",
                      "transformer_encoder.onnx")
 RNG = np.random.default_rng(0)
-
-
-def _c(name, arr):
-    return numpy_helper.from_array(np.asarray(arr), name)
-
-
-def _model(nodes, inputs, outputs, inits, opset=17):
-    g = helper.make_graph(nodes, "g", inputs, outputs, inits)
-    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
 
 
 def _run(model, feeds, level):
@@ -49,10 +42,6 @@ def _check(model, feeds, expect_ops, absent_ops=()):
     return s
 
 
-def _f32(name, shape):
-    return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
-
-
 def test_gelu_fused_both_forms():
     x = RNG.standard_normal((2, 8, 16)).astype(np.float32)
     nodes = [helper.make_node("Div", ["x", "s2"], ["d"]), helper.make_node("Erf", ["d"], ["e"]),
@@ -64,9 +53,9 @@ def test_gelu_fused_both_forms():
              helper.make_node("Add", ["one", "e2"], ["a2"]),
              helper.make_node("Mul", ["y", "half"], ["h2"]),
              helper.make_node("Mul", ["a2", "h2"], ["z"])]
-    inits = [_c("s2", np.float32(math.sqrt(2))), _c("one", np.float32(1)),
-             _c("half", np.float32(0.5)), _c("rs2", np.float32(1 / math.sqrt(2)))]
-    m = _model(nodes, [_f32("x", ["b", 8, 16])], [_f32("z", None)], inits)
+    inits = {"s2": np.float32(math.sqrt(2)), "one": np.float32(1),
+             "half": np.float32(0.5), "rs2": np.float32(1 / math.sqrt(2))}
+    m = make_model(nodes, [tensor_info("x", shape=["b", 8, 16])], [tensor_info("z")], inits)
     s = _check(m, {"x": x}, {"Gelu"}, {"Erf", "Mul", "Div"})
     assert sum(n.op_type == "Gelu" for n in s.graph.nodes) == 2
 
@@ -76,9 +65,9 @@ def test_gelu_not_fused_when_intermediate_is_reused():
              helper.make_node("Add", ["e", "one"], ["a"]),
              helper.make_node("Mul", ["x", "a"], ["m"]),
              helper.make_node("Mul", ["m", "half"], ["y"])]
-    inits = [_c("s2", np.float32(math.sqrt(2))), _c("one", np.float32(1)),
-             _c("half", np.float32(0.5))]
-    m = _model(nodes, [_f32("x", [4, 4])], [_f32("y", None), _f32("e", None)], inits)
+    inits = {"s2": np.float32(math.sqrt(2)), "one": np.float32(1), "half": np.float32(0.5)}
+    m = make_model(nodes, [tensor_info("x", shape=[4, 4])], [tensor_info("y"), tensor_info("e")],
+                   inits)
     _check(m, {"x": RNG.standard_normal((4, 4)).astype(np.float32)}, {"Erf"}, {"Gelu"})
 
 
@@ -90,10 +79,11 @@ def test_matmul_add_gemm_and_gelu():
              helper.make_node("Gelu", ["h"], ["g"]),
              helper.make_node("Reshape", ["g", "shp"], ["g2"]),
              helper.make_node("Gemm", ["g2", "w2", "b2"], ["y"], transB=1)]
-    inits = [_c("w1", w1), _c("b1", RNG.standard_normal(32).astype(np.float32)),
-             _c("w2", w2), _c("b2", RNG.standard_normal(8).astype(np.float32)),
-             _c("shp", np.array([-1, 32], np.int64))]
-    m = _model(nodes, [_f32("x", [1, 5, 16])], [_f32("y", None)], inits, opset=20)
+    inits = {"w1": w1, "b1": RNG.standard_normal(32).astype(np.float32),
+             "w2": w2, "b2": RNG.standard_normal(8).astype(np.float32),
+             "shp": np.array([-1, 32], np.int64)}
+    m = make_model(nodes, [tensor_info("x", shape=[1, 5, 16])], [tensor_info("y")], inits,
+                   opset=20)
     s = _check(m, {"x": RNG.standard_normal((1, 5, 16)).astype(np.float32)}, {"MatMulAdd"},
                {"MatMul", "Gemm", "Gelu", "Add"})
     acts = sorted(n.attrs.get("activation", "") for n in s.graph.nodes
@@ -114,12 +104,12 @@ def test_attention_fused(with_mask):
         last = "scm"
     nodes += [helper.make_node("Softmax", [last], ["p"], axis=-1),
               helper.make_node("MatMul", ["p", "v"], ["y"])]
-    inputs = [_f32(n, [b, h, s_, d]) for n in "qkv"]
+    inputs = [tensor_info(n, shape=[b, h, s_, d]) for n in "qkv"]
     feeds = {n: RNG.standard_normal((b, h, s_, d)).astype(np.float32) for n in "qkv"}
     if with_mask:
-        inputs.append(_f32("mask", [b, 1, 1, s_]))
+        inputs.append(tensor_info("mask", shape=[b, 1, 1, s_]))
         feeds["mask"] = np.where(RNG.random((b, 1, 1, s_)) < 0.3, -1e4, 0).astype(np.float32)
-    m = _model(nodes, inputs, [_f32("y", None)], [_c("c", np.float32(d ** -0.25))])
+    m = make_model(nodes, inputs, [tensor_info("y")], {"c": np.float32(d ** -0.25)})
     s = _check(m, feeds, {"FusedAttention"}, {"Softmax", "MatMul", "Transpose"})
     att = next(n for n in s.graph.nodes if n.op_type == "FusedAttention")
     assert att.attrs["transpose_k"] == 1 and abs(att.attrs["scale"] - d ** -0.5) < 1e-6
@@ -136,11 +126,10 @@ def test_shape_folding_keeps_symbolic_dims():
              helper.make_node("Concat", ["nu", "c4"], ["t"], axis=0),
              helper.make_node("Reshape", ["x", "t"], ["y"]),
              helper.make_node("Shape", ["y"], ["ys"])]
-    inits = [_c("i0", np.int64(0)), _c("i2", np.int64(2)), _c("ax", np.array([0], np.int64)),
-             _c("four", np.array([4], np.int64))]
-    m = _model(nodes, [_f32("x", ["batch", 4, 3])],
-               [_f32("y", None), helper.make_tensor_value_info("ys", TensorProto.INT64, None)],
-               inits)
+    inits = {"i0": np.int64(0), "i2": np.int64(2), "ax": np.array([0], np.int64),
+             "four": np.array([4], np.int64)}
+    m = make_model(nodes, [tensor_info("x", shape=["batch", 4, 3])],
+                   [tensor_info("y"), tensor_info("ys", TensorProto.INT64)], inits)
     opts = ai_engine.SessionOptions()
     s = ai_engine.InferenceSession(m.SerializeToString(), opts)
     ops = [n.op_type for n in s.graph.nodes]
@@ -153,7 +142,8 @@ def test_shape_folding_keeps_symbolic_dims():
 
 
 def test_passes_report_no_change_on_plain_graph():
-    m = _model([helper.make_node("Relu", ["x"], ["y"])], [_f32("x", [2])], [_f32("y", None)], [])
+    m = make_model([helper.make_node("Relu", ["x"], ["y"])], [tensor_info("x", shape=[2])],
+                   [tensor_info("y")])
     from ai_engine.formats.onnx.loader import load_model
     g = load_model(m.SerializeToString()).graph
     assert not any(p(g) for p in (fold_shapes, fuse_gelu, fuse_attention, fuse_matmul_add))

@@ -13,35 +13,11 @@ from __future__ import annotations
 import ml_dtypes
 import numpy as np
 import pytest
-from onnx import TensorProto, helper
 
-from ai_engine import InferenceSession
+from builders import check_op, run_op, run_op_peer
 
 rng = np.random.default_rng(0)
 BF16 = np.dtype(ml_dtypes.bfloat16)
-
-
-def _ttype(a):
-    if a.dtype == BF16:
-        return TensorProto.BFLOAT16
-    if a.dtype.kind in "OUS":
-        return TensorProto.STRING
-    return helper.np_dtype_to_tensor_dtype(a.dtype)
-
-
-def run(op, inputs, n_out=1, opset=23, outputs=None, **attrs):
-    """Run one ``op`` node; ``None`` inputs are omitted optional inputs."""
-    names = [f"x{i}" if a is not None else "" for i, a in enumerate(inputs)]
-    outs = outputs or [f"y{i}" for i in range(n_out)]
-    node = helper.make_node(op, names, outs, **attrs)
-    vi = [helper.make_tensor_value_info(n, _ttype(a), a.shape)
-          for n, a in zip(names, inputs) if n]
-    graph = helper.make_graph(
-        [node], op, vi,
-        [helper.make_tensor_value_info(o, TensorProto.UNDEFINED, None) for o in outs if o])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    feeds = {n: a for n, a in zip(names, inputs) if n}
-    return InferenceSession(model).run(None, feeds)
 
 
 def ref_attention(q, k, v, mask=None, scale=None, causal_offset=None, softcap=0.0):
@@ -73,7 +49,7 @@ def ref_attention(q, k, v, mask=None, scale=None, causal_offset=None, softcap=0.
 
 def test_attention_4d_float64_matches_formula():
     q, k, v = (rng.standard_normal(s) for s in [(2, 4, 5, 8), (2, 4, 7, 8), (2, 4, 7, 6)])
-    y, = run("Attention", [q, k, v])
+    y, = run_op("Attention", q, k, v, opset=23)
     assert y.dtype == np.float64
     np.testing.assert_allclose(y, ref_attention(q, k, v), rtol=1e-12, atol=1e-12)
 
@@ -85,8 +61,8 @@ def test_attention_3d_gqa_past_causal_presents():
     v = rng.standard_normal((b, skv, hkv * d)).astype(np.float32)
     pk = rng.standard_normal((b, hkv, past, d)).astype(np.float32)
     pv = rng.standard_normal((b, hkv, past, d)).astype(np.float32)
-    y, pk2, pv2 = run("Attention", [q, k, v, None, pk, pv], n_out=3, is_causal=1,
-                      q_num_heads=hq, kv_num_heads=hkv)
+    y, pk2, pv2 = run_op("Attention", q, k, v, None, pk, pv, outputs=3, opset=23, is_causal=1,
+                         q_num_heads=hq, kv_num_heads=hkv)
     k4 = k.reshape(b, skv, hkv, d).transpose(0, 2, 1, 3)
     v4 = v.reshape(b, skv, hkv, d).transpose(0, 2, 1, 3)
     np.testing.assert_array_equal(pk2, np.concatenate([pk, k4], axis=2))
@@ -108,8 +84,8 @@ def test_attention_qk_modes_softcap_and_mask():
     e = np.exp(capped + mask - (capped + mask).max(-1, keepdims=True))
     probs = e / e.sum(-1, keepdims=True)
     for mode, want in enumerate([raw, capped, capped + mask, probs]):
-        y, qk = run("Attention", [q, k, v, mask], outputs=["y", "", "", "qk"],
-                          scale=scale, softcap=cap, qk_matmul_output_mode=mode)
+        y, qk = run_op("Attention", q, k, v, mask, outputs=["y", "", "", "qk"], opset=23,
+                       scale=scale, softcap=cap, qk_matmul_output_mode=mode)
         np.testing.assert_allclose(qk, want, rtol=1e-5, atol=1e-6, err_msg=f"mode {mode}")
         np.testing.assert_allclose(y, probs @ v, rtol=1e-5, atol=1e-6)
 
@@ -117,7 +93,7 @@ def test_attention_qk_modes_softcap_and_mask():
 def test_attention_fully_masked_row_is_zero_not_nan():
     q, k, v = (rng.standard_normal((1, 1, 3, 4)).astype(np.float32) for _ in range(3))
     mask = np.array([[True, True, False], [False, False, False], [True, False, True]])
-    y, = run("Attention", [q, k, v, mask])
+    y, = run_op("Attention", q, k, v, mask, opset=23)
     assert np.isfinite(y).all()
     np.testing.assert_array_equal(y[0, 0, 1], 0)
     ref = ref_attention(q.astype(np.float64), k, v, mask=np.where(mask, 0, -np.inf))
@@ -128,8 +104,8 @@ def test_attention_external_cache_window_opset25():
     b, h, sq, skv, d = 2, 2, 3, 6, 4
     q, k, v = (rng.standard_normal(s) for s in [(b, h, sq, d), (b, h, skv, d), (b, h, skv, d)])
     nonpad = np.array([4, 6], dtype=np.int64)
-    y, = run("Attention", [q, k, v, None, None, None, nonpad], opset=25, is_causal=1,
-             left_window_size=1)
+    y, = run_op("Attention", q, k, v, None, None, None, nonpad, opset=25, is_causal=1,
+                left_window_size=1)
     i = np.arange(sq)[:, None] + (nonpad - sq)[:, None, None]          # absolute positions
     j = np.arange(skv)[None, None]
     allowed = (j <= i) & (j >= i - 1) & (j < nonpad[:, None, None])
@@ -140,30 +116,21 @@ def test_attention_external_cache_window_opset25():
 @pytest.mark.parametrize("dtype", [np.float16, BF16])
 def test_attention_half_types_close_to_float32(dtype):
     q, k, v = (rng.standard_normal((2, 4, 16, 32)).astype(dtype) for _ in range(3))
-    y, = run("Attention", [q, k, v], is_causal=1)
+    y, = run_op("Attention", q, k, v, opset=23, is_causal=1)
     assert y.dtype == dtype
     ref = ref_attention(*(a.astype(np.float64) for a in (q, k, v)), causal_offset=0)
     np.testing.assert_allclose(y.astype(np.float64), ref, atol=3e-2)
 
 
 def test_attention_matches_onnxruntime():
-    ort = pytest.importorskip("onnxruntime")
     q, k, v = (rng.standard_normal((2, 4, 5, 8)).astype(np.float32) for _ in range(3))
     mask = rng.standard_normal((5, 5)).astype(np.float32)
-    node = helper.make_node("Attention", ["q", "k", "v", "m"], ["y"], is_causal=1)
-    vi = [helper.make_tensor_value_info(n, TensorProto.FLOAT, a.shape)
-          for n, a in zip("qkvm", (q, k, v, mask))]
-    graph = helper.make_graph([node], "g", vi,
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)])
-    feeds = dict(zip("qkvm", (q, k, v, mask)))
     try:
-        want = ort.InferenceSession(model.SerializeToString(),
-                                    providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+        want = run_op_peer("Attention", q, k, v, mask, opset=23, is_causal=1)
     except Exception as exc:  # noqa: BLE001 - an older onnxruntime without Attention-23
         pytest.skip(f"onnxruntime cannot run Attention-23: {exc}")
-    got = InferenceSession(model).run(None, feeds)[0]
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    check_op("Attention", q, k, v, mask, expected=want, rtol=1e-5, atol=1e-5, opset=23,
+             is_causal=1)
 
 
 def _rope_ref(x4, cos, sin, interleaved, rdim):
@@ -189,8 +156,8 @@ def test_rotary_embedding_3d_position_ids(interleaved, rdim):
     x = rng.standard_normal((b, s, h * d)).astype(np.float32)
     theta = rng.standard_normal((maxpos, (rdim or d) // 2)).astype(np.float32)
     pos = rng.integers(0, maxpos, (b, s)).astype(np.int64)
-    y, = run("RotaryEmbedding", [x, np.cos(theta), np.sin(theta), pos], num_heads=h,
-             interleaved=interleaved, rotary_embedding_dim=rdim)
+    y, = run_op("RotaryEmbedding", x, np.cos(theta), np.sin(theta), pos, opset=23, num_heads=h,
+                interleaved=interleaved, rotary_embedding_dim=rdim)
     x4 = x.reshape(b, s, h, d).transpose(0, 2, 1, 3)
     ref = _rope_ref(x4, np.cos(theta)[pos], np.sin(theta)[pos], interleaved, rdim or d)
     np.testing.assert_allclose(y, ref.transpose(0, 2, 1, 3).reshape(b, s, h * d), rtol=1e-6,
@@ -201,7 +168,7 @@ def test_rotary_embedding_4d_bf16_caches_without_positions():
     x = rng.standard_normal((1, 2, 3, 4)).astype(BF16)
     theta = rng.standard_normal((1, 3, 2)).astype(np.float32)
     cos, sin = np.cos(theta).astype(BF16), np.sin(theta).astype(BF16)
-    y, = run("RotaryEmbedding", [x, cos, sin])
+    y, = run_op("RotaryEmbedding", x, cos, sin, opset=23)
     assert y.dtype == BF16
     ref = _rope_ref(x.astype(np.float32), cos.astype(np.float32), sin.astype(np.float32), 0, 4)
     np.testing.assert_allclose(y.astype(np.float32), ref, rtol=1e-2, atol=1e-2)
@@ -211,7 +178,7 @@ def test_rotary_embedding_4d_bf16_caches_without_positions():
 def test_swiglu(dtype):
     a = np.array([[-100.0, -2.0, 0.0, 1.5, 100.0]]).astype(dtype)
     b = rng.standard_normal(a.shape).astype(dtype)
-    y, = run("SwiGLU", [a, b], opset=28, alpha=0.7)
+    y, = run_op("SwiGLU", a, b, opset=28, alpha=0.7)
     af, bf = a.astype(np.float64), b.astype(np.float64)
     alpha = float(np.float32(0.7))          # FLOAT attributes are stored as float32
     ref = af / (1 + np.exp(-alpha * af)) * bf
@@ -229,8 +196,8 @@ def test_linear_attention_matches_recurrence(rule):
     past = rng.standard_normal((b, hkv, dk, dv))
     decay = -rng.random((b, t, hkv)) if "gated" in rule else None
     beta = rng.random((b, t, hkv)) if "delta" in rule else None
-    out, state = run("LinearAttention", [q, k, v, past, decay, beta], n_out=2, opset=27,
-                     q_num_heads=hq, kv_num_heads=hkv, update_rule=rule)
+    out, state = run_op("LinearAttention", q, k, v, past, decay, beta, outputs=2, opset=27,
+                        q_num_heads=hq, kv_num_heads=hkv, update_rule=rule)
     S = past.copy()
     ref = np.zeros((b, t, hq, dv))
     for i in range(t):
@@ -254,12 +221,11 @@ def test_causal_conv_chunked_equals_whole():
     x = rng.standard_normal((2, 3, 10)).astype(np.float32)
     w = rng.standard_normal((3, 1, 4)).astype(np.float32)
     bias = rng.standard_normal(3).astype(np.float32)
-    whole, state = run("CausalConvWithState", [x, w, bias], n_out=2, opset=27,
+    whole, state = run_op("CausalConvWithState", x, w, bias, outputs=2, opset=27, activation="silu")
+    first, s1 = run_op("CausalConvWithState", x[:, :, :7], w, bias, outputs=2, opset=27,
                        activation="silu")
-    first, s1 = run("CausalConvWithState", [x[:, :, :7], w, bias], n_out=2, opset=27,
-                    activation="silu")
-    second, s2 = run("CausalConvWithState", [x[:, :, 7:], w, bias, s1], n_out=2, opset=27,
-                     activation="silu")
+    second, s2 = run_op("CausalConvWithState", x[:, :, 7:], w, bias, s1, outputs=2, opset=27,
+                        activation="silu")
     np.testing.assert_allclose(np.concatenate([first, second], axis=2), whole, rtol=1e-6)
     np.testing.assert_array_equal(s2, state)
     np.testing.assert_array_equal(state, x[:, :, -3:])
@@ -274,15 +240,15 @@ def test_tfidf_strings_idf_weights_and_skips():
                  dtype=object)
     common = dict(max_gram_length=2, min_gram_length=1, max_skip_count=1,
                   ngram_counts=[0, 3], ngram_indexes=[4, 3, 2, 1, 0], pool_strings=pool)
-    tf, = run("TfIdfVectorizer", [x], opset=9, mode="TF", **common)
+    tf, = run_op("TfIdfVectorizer", x, opset=9, mode="TF", **common)
     # counts in pool order [a, b, c, ab, bc]; output column = ngram_indexes[pool ordinal]
     # row 0: a:2 b:1 c:2, ab 1 (skip 1: a_x_b), bc 1 + 1 (skip 1: b_c_c)
     # row 1: a:2 b:2 c:1, ab 1 + 1 (skip 1: a_a_b), bc 1
     want = np.array([[2, 1, 2, 1, 2], [2, 2, 1, 2, 1]], dtype=np.float32)[:, ::-1]
     np.testing.assert_array_equal(tf, want)
     w = [0.5, 1.0, 2.0, 3.0, 4.0]
-    idf, = run("TfIdfVectorizer", [x], opset=9, mode="IDF", weights=w, **common)
+    idf, = run_op("TfIdfVectorizer", x, opset=9, mode="IDF", weights=w, **common)
     np.testing.assert_array_equal(idf, (want > 0) * np.float32(w))
-    tfidf, = run("TfIdfVectorizer", [x[0]], opset=9, mode="TFIDF", weights=w, **common)
+    tfidf, = run_op("TfIdfVectorizer", x[0], opset=9, mode="TFIDF", weights=w, **common)
     assert tfidf.shape == (5,) and tfidf.dtype == np.float32
     np.testing.assert_array_equal(tfidf, want[0] * np.float32(w))

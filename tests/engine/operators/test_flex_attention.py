@@ -13,35 +13,20 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
-from ai_engine import InferenceSession
 from ai_engine.errors import EngineError
 
+from builders import run_op
+
 PREVIEW = "ai.onnx.preview"
+FLEX = {"": 26, PREVIEW: 1}  # opset imports: the modifier subgraphs use default-domain ops
 rng = np.random.default_rng(0)
 BF16 = np.dtype(ml_dtypes.bfloat16)
-
-
-def _ttype(a):
-    return TensorProto.BFLOAT16 if a.dtype == BF16 else helper.np_dtype_to_tensor_dtype(a.dtype)
 
 
 def _mod_graph(name, nodes, dtype=TensorProto.FLOAT, inits=(), x="x", y="y"):
     return helper.make_graph(nodes, name,
                              [helper.make_tensor_value_info(x, dtype, None)],
                              [helper.make_tensor_value_info(y, dtype, None)], list(inits))
-
-
-def run(q, k, v, extra=None, **attrs):
-    """One FlexAttention node; ``extra`` maps more graph input names to arrays (outer scope)."""
-    extra = extra or {}
-    node = helper.make_node("FlexAttention", ["q", "k", "v"], ["y"], domain=PREVIEW, **attrs)
-    feeds = {"q": q, "k": k, "v": v, **extra}
-    vi = [helper.make_tensor_value_info(n, _ttype(a), a.shape) for n, a in feeds.items()]
-    graph = helper.make_graph([node], "flex", vi,
-                              [helper.make_tensor_value_info("y", TensorProto.UNDEFINED, None)])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 26),
-                                                     helper.make_opsetid(PREVIEW, 1)])
-    return InferenceSession(model).run(None, feeds)[0]
 
 
 def ref(q, k, v, scale=None, score_mod=None, prob_mod=None):
@@ -97,7 +82,8 @@ def test_gqa_with_causal_score_mod_and_prob_mod():
     q, k, v = qkv(hq=6, hkv=2, sq=5, skv=5)
     pm = _mod_graph("half", [helper.make_node("Mul", ["x", "c"], ["y"])],
                     inits=[helper.make_tensor("c", TensorProto.FLOAT, [], [0.5])])
-    got = run(q, k, v, score_mod=causal_graph(), prob_mod=pm, scale=0.3)
+    got = run_op("FlexAttention", q, k, v, opset=FLEX, domain=PREVIEW, score_mod=causal_graph(),
+                 prob_mod=pm, scale=0.3)[0]
     tri = np.tril(np.ones((5, 5), bool))
     want = ref(q, k, v, scale=0.3, score_mod=lambda s, b, h: np.where(tri, s, -np.inf),
                prob_mod=lambda p: p * 0.5)
@@ -110,7 +96,8 @@ def test_score_mod_reads_outer_scope_bias():
     q, k, v = qkv(hq=4, hkv=4)
     bias = rng.standard_normal((1, 4, 5, 7)).astype(np.float32)
     sm = _mod_graph("bias", [helper.make_node("Add", ["x", "bias"], ["y"])])
-    got = run(q, k, v, extra={"bias": bias}, score_mod=sm)
+    got = run_op("FlexAttention", q, k, v, opset=FLEX, domain=PREVIEW, scope={"bias": bias},
+                 score_mod=sm)[0]
     want = ref(q, k, v, score_mod=lambda s, b, h: s + bias[0, h])
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
@@ -118,7 +105,8 @@ def test_score_mod_reads_outer_scope_bias():
 def test_identity_modifiers_leave_result_unchanged():
     q, k, v = qkv()
     ident = _mod_graph("id", [helper.make_node("Identity", ["x"], ["y"])])
-    np.testing.assert_allclose(run(q, k, v, score_mod=ident, prob_mod=ident), ref(q, k, v),
+    np.testing.assert_allclose(run_op("FlexAttention", q, k, v, opset=FLEX, domain=PREVIEW,
+                                      score_mod=ident, prob_mod=ident)[0], ref(q, k, v),
                                rtol=1e-5, atol=1e-6)
 
 
@@ -129,7 +117,7 @@ def test_fully_masked_rows_are_zero_not_nan():
         helper.make_node("ConstantOfShape", ["shp"], ["y"],
                          value=helper.make_tensor("v", TensorProto.FLOAT, [1], [-np.inf])),
     ])
-    got = run(q, k, v, score_mod=allmask)
+    got = run_op("FlexAttention", q, k, v, opset=FLEX, domain=PREVIEW, score_mod=allmask)[0]
     assert np.isfinite(got).all() and not got.any()
 
 
@@ -139,7 +127,7 @@ def test_softmax_precision_sets_modifier_dtype(precision, dtype):
     q, k, v = qkv()
     sm = _mod_graph("cap", [helper.make_node("Tanh", ["x"], ["y"])], dtype=dtype)
     attrs = {} if precision is None else {"softmax_precision": precision}
-    got = run(q, k, v, score_mod=sm, **attrs)
+    got = run_op("FlexAttention", q, k, v, opset=FLEX, domain=PREVIEW, score_mod=sm, **attrs)[0]
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, ref(q, k, v, score_mod=lambda s, b, h: np.tanh(s)),
                                rtol=1e-5, atol=1e-6)
@@ -147,14 +135,14 @@ def test_softmax_precision_sets_modifier_dtype(precision, dtype):
 
 def test_bfloat16_inputs():
     q, k, v = qkv(dtype=BF16)
-    got = run(q, k, v)
+    got = run_op("FlexAttention", q, k, v, opset=FLEX, domain=PREVIEW)[0]
     assert got.dtype == BF16
     np.testing.assert_allclose(got.astype(np.float32), ref(q, k, v), rtol=2e-2, atol=2e-2)
 
 
 def test_float64_gqa_matches_reference():
     q, k, v = qkv(hq=8, hkv=2, dtype=np.float64)
-    got = run(q, k, v, scale=0.25)
+    got = run_op("FlexAttention", q, k, v, opset=FLEX, domain=PREVIEW, scale=0.25)[0]
     assert got.dtype == np.float64
     np.testing.assert_allclose(got, ref(q, k, v, scale=0.25), rtol=1e-12, atol=1e-12)
 
@@ -163,10 +151,10 @@ def test_shape_changing_score_mod_is_an_error():
     q, k, v = qkv()
     sm = _mod_graph("bad", [helper.make_node("ReduceSum", ["x"], ["y"], keepdims=1)])
     with pytest.raises(EngineError, match="score_mod changed the shape"):
-        run(q, k, v, score_mod=sm)
+        run_op("FlexAttention", q, k, v, opset=FLEX, domain=PREVIEW, score_mod=sm)
 
 
 def test_bad_head_ratio_is_an_error():
     q, k, v = qkv(hq=3, hkv=2)
     with pytest.raises(EngineError, match="multiple of kv_num_heads"):
-        run(q, k, v)
+        run_op("FlexAttention", q, k, v, opset=FLEX, domain=PREVIEW)

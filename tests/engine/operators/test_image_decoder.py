@@ -13,10 +13,10 @@ import io
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper
 
-from ai_engine import InferenceSession
 from ai_engine.errors import EngineError
+
+from builders import run_op
 
 PIL_Image = pytest.importorskip("PIL.Image")
 
@@ -24,13 +24,9 @@ rng = np.random.default_rng(0)
 
 
 def decode(data: bytes, pixel_format="RGB"):
-    node = helper.make_node("ImageDecoder", ["data"], ["out"], pixel_format=pixel_format)
-    graph = helper.make_graph(
-        [node], "decode", [helper.make_tensor_value_info("data", TensorProto.UINT8, [None])],
-        [helper.make_tensor_value_info("out", TensorProto.UINT8, [None, None, None])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
-    feeds = {"data": np.frombuffer(data, dtype=np.uint8)}
-    return InferenceSession(model).run(None, feeds)[0]
+    """ImageDecoder (opset 20) on an encoded stream."""
+    return run_op("ImageDecoder", np.frombuffer(data, dtype=np.uint8), opset=20,
+                  pixel_format=pixel_format)[0]
 
 
 def encode(pixels: np.ndarray, fmt="PNG", mode=None) -> bytes:

@@ -8,22 +8,10 @@ import numpy as np
 import pytest
 
 from ai_engine import InferenceSession
-from builders import one_node_model, run_ours, run_peer
+from builders import const, one_node_model, run_op, run_op_peer
 from ai_engine.errors import EngineError
 
 rng = np.random.default_rng(3)
-
-
-def _model(op, feeds, opset, attrs, consts=None):
-    return one_node_model(op, feeds, ["y"], opset, attrs, consts=consts)
-
-
-def run(op, feeds, opset=13, consts=None, **attrs):
-    return run_ours(_model(op, feeds, opset, attrs, consts), feeds)[0]
-
-
-def run_ort(op, feeds, opset=13, **attrs):
-    return run_peer(_model(op, feeds, opset, attrs), feeds)[0]
 
 
 def _r(*shape, dtype=np.float32):
@@ -38,7 +26,7 @@ def _r(*shape, dtype=np.float32):
 ])
 def test_matmul_shapes(sa, sb):
     a, b = _r(*sa), _r(*sb)
-    got = run("MatMul", {"a": a, "b": b})
+    got = run_op("MatMul", a, b, opset=13)[0]
     assert got.dtype == np.float32 and got.shape == np.matmul(a, b).shape
     np.testing.assert_allclose(got, np.matmul(a, b), rtol=1e-5, atol=1e-5)
 
@@ -48,15 +36,15 @@ def test_matmul_dtypes_match_onnxruntime(dtype):
     a = rng.integers(-3, 4, size=(2, 3, 5)).astype(dtype) if dtype != np.uint32 else \
         rng.integers(0, 4, size=(2, 3, 5)).astype(dtype)
     b = a.swapaxes(1, 2).copy()
-    got = run("MatMul", {"a": a, "b": b})
+    got = run_op("MatMul", a, b, opset=13)[0]
     assert got.dtype == dtype
-    np.testing.assert_array_equal(got, run_ort("MatMul", {"a": a, "b": b}))
+    np.testing.assert_array_equal(got, run_op_peer("MatMul", a, b, opset=13)[0])
 
 
 def test_matmul_bfloat16_rounds_once_from_float32():
     a = _r(4, 8).astype(ml_dtypes.bfloat16)
     b = _r(8, 3).astype(ml_dtypes.bfloat16)
-    got = run("MatMul", {"a": a, "b": b})
+    got = run_op("MatMul", a, b, opset=13)[0]
     assert got.dtype == ml_dtypes.bfloat16
     want = (a.astype(np.float32) @ b.astype(np.float32)).astype(ml_dtypes.bfloat16)
     np.testing.assert_array_equal(got.astype(np.float32), want.astype(np.float32))
@@ -64,7 +52,7 @@ def test_matmul_bfloat16_rounds_once_from_float32():
 
 def test_matmul_rejects_mismatched_inner_dims():
     with pytest.raises(EngineError):
-        run("MatMul", {"a": _r(2, 3), "b": _r(4, 2)})
+        run_op("MatMul", _r(2, 3), _r(4, 2), opset=13)
 
 
 # --------------------------------------------------------------------------- Gemm
@@ -82,7 +70,8 @@ def test_gemm_against_numpy(trans_a, trans_b, alpha, beta, c_shape):
         c = _r(*c_shape)
         feeds["c"] = c
     c_before = None if c is None else c.copy()
-    got = run("Gemm", feeds, alpha=alpha, beta=beta, transA=trans_a, transB=trans_b)
+    got = run_op("Gemm", *feeds.values(), opset=13, alpha=alpha, beta=beta, transA=trans_a,
+                 transB=trans_b)[0]
     want = alpha * ((a.T if trans_a else a) @ (b.T if trans_b else b))
     if c is not None:
         want = want + beta * c
@@ -95,17 +84,17 @@ def test_gemm_against_numpy(trans_a, trans_b, alpha, beta, c_shape):
 def test_gemm_bias_initializer_is_not_modified_across_runs():
     a, b = _r(2, 3), _r(3, 4)
     c = _r(4)
-    model = _model("Gemm", {"a": a, "b": b}, 13, {}, {"c": c})
+    model, feeds = one_node_model("Gemm", a, b, const(c), opset=13)
     sess = InferenceSession(model)
-    first = sess.run(None, {"a": a, "b": b})[0]
-    second = sess.run(None, {"a": a, "b": b})[0]
+    first = sess.run(None, feeds)[0]
+    second = sess.run(None, feeds)[0]
     np.testing.assert_array_equal(first, second)
     np.testing.assert_allclose(first, a @ b + c, rtol=1e-5, atol=1e-6)
 
 
 def test_gemm_opset6_broadcast_attribute():
     a, b, c = _r(3, 5), _r(5, 4), _r(4)
-    got = run("Gemm", {"a": a, "b": b, "c": c}, opset=6, broadcast=1)
+    got = run_op("Gemm", a, b, c, opset=6, broadcast=1)[0]
     np.testing.assert_allclose(got, a @ b + c, rtol=1e-5, atol=1e-5)
 
 
@@ -116,18 +105,19 @@ def test_gemm_dtypes(dtype, alpha, beta):
     b = rng.integers(0, 4, size=(4, 5)).astype(dtype)
     c = rng.integers(0, 4, size=(4,)).astype(dtype)
     feeds = {"a": a, "b": b, "c": c}
-    got = run("Gemm", feeds, transB=1, alpha=alpha, beta=beta)
+    got = run_op("Gemm", *feeds.values(), opset=13, transB=1, alpha=alpha, beta=beta)[0]
     assert got.dtype == dtype
     want = alpha * (a.astype(np.int64) @ b.T.astype(np.int64)) + beta * c.astype(np.int64)
     np.testing.assert_array_equal(got, want.astype(dtype))
     if dtype in (np.float16, np.float64):  # onnxruntime has no integer Gemm
         np.testing.assert_array_equal(
-            got, run_ort("Gemm", feeds, transB=1, alpha=alpha, beta=beta))
+            got, run_op_peer("Gemm", *feeds.values(), opset=13, transB=1, alpha=alpha,
+                             beta=beta)[0])
 
 
 def test_gemm_rejects_bad_bias():
     with pytest.raises(EngineError):
-        run("Gemm", {"a": _r(3, 5), "b": _r(5, 4), "c": _r(2, 4)})
+        run_op("Gemm", _r(3, 5), _r(5, 4), _r(2, 4), opset=13)
 
 
 # --------------------------------------------------------------------------- Einsum
@@ -153,7 +143,7 @@ def test_gemm_rejects_bad_bias():
 def test_einsum_against_numpy(equation, shapes):
     ops = [_r(*s) for s in shapes]
     feeds = {f"x{i}": x for i, x in enumerate(ops)}
-    got = run("Einsum", feeds, opset=12, equation=equation)
+    got = run_op("Einsum", *feeds.values(), opset=12, equation=equation)[0]
     want = np.einsum(equation.replace(" ", ""), *[x.astype(np.float64) for x in ops])
     assert got.dtype == np.float32 and got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
@@ -162,7 +152,7 @@ def test_einsum_against_numpy(equation, shapes):
 def test_einsum_implicit_output_orders_upper_case_first():
     x = _r(2, 3)
     # Implicit output: letters seen once in ASCII order, "B" < "a", so the result is x.T.
-    got = run("Einsum", {"x": x}, opset=12, equation="aB")
+    got = run_op("Einsum", x, opset=12, equation="aB")[0]
     np.testing.assert_array_equal(got, x.T)
 
 
@@ -170,7 +160,7 @@ def test_einsum_implicit_output_orders_upper_case_first():
 def test_einsum_keeps_dtype(dtype):
     a = rng.integers(-3, 4, size=(2, 3)).astype(dtype)
     b = rng.integers(-3, 4, size=(3, 4)).astype(dtype)
-    got = run("Einsum", {"a": a, "b": b}, opset=12, equation="ij,jk->ik")
+    got = run_op("Einsum", a, b, opset=12, equation="ij,jk->ik")[0]
     assert got.dtype == dtype
     np.testing.assert_array_equal(got, (a.astype(np.int64) @ b.astype(np.int64)).astype(dtype))
 
@@ -187,7 +177,7 @@ def test_einsum_keeps_dtype(dtype):
 def test_einsum_rejects_bad_equations(equation, shapes):
     feeds = {f"x{i}": _r(*s) for i, s in enumerate(shapes)}
     with pytest.raises(EngineError):
-        run("Einsum", feeds, opset=12, equation=equation)
+        run_op("Einsum", *feeds.values(), opset=12, equation=equation)
 
 
 # --------------------------------------------------------------------------- Det
@@ -196,7 +186,7 @@ def test_einsum_rejects_bad_equations(equation, shapes):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
 def test_det(shape, dtype):
     x = _r(*shape, dtype=dtype)
-    got = run("Det", {"x": x}, opset=11)
+    got = run_op("Det", x, opset=11)[0]
     assert got.dtype == dtype and got.shape == shape[:-2]
     np.testing.assert_allclose(got.astype(np.float64), np.linalg.det(x.astype(np.float64)),
                                rtol=2e-3 if dtype == np.float16 else 1e-5, atol=1e-3)
@@ -204,4 +194,4 @@ def test_det(shape, dtype):
 
 def test_det_rejects_non_square():
     with pytest.raises(EngineError):
-        run("Det", {"x": _r(2, 3)}, opset=11)
+        run_op("Det", _r(2, 3), opset=11)

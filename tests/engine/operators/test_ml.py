@@ -11,14 +11,15 @@ TreeEnsemble encoding and the opset-3 TreeEnsembleRegressor/Classifier encoding.
 from __future__ import annotations
 
 import numpy as np
-import onnxruntime as ort
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import numpy_helper
 
-from ai_engine import InferenceSession
 from ai_engine.errors import KernelError
 
+from builders import check_op, run_op, run_op_peer
+
 ML = "ai.onnx.ml"
+ML1, ML2, ML3, ML4, ML5 = ({"": 21, ML: v} for v in range(1, 6))  # opset imports
 rng = np.random.default_rng(0)
 
 
@@ -29,42 +30,6 @@ def _seed():
     rng = np.random.default_rng(0)
 
 
-def _model(op, inputs, n_out, ml_opset, **attrs):
-    names = [f"x{i}" for i in range(len(inputs))]
-    outs = [f"y{i}" for i in range(n_out)]
-    node = helper.make_node(op, names, outs, domain=ML, **attrs)
-    vi = [helper.make_tensor_value_info(
-        n, TensorProto.STRING if a.dtype.kind in "OU" else
-        helper.np_dtype_to_tensor_dtype(a.dtype), a.shape) for n, a in zip(names, inputs)]
-    graph = helper.make_graph([node], op, vi, [helper.make_empty_tensor_value_info(o)
-                                               for o in outs])
-    return helper.make_model(graph, ir_version=10, opset_imports=[
-        helper.make_opsetid("", 21), helper.make_opsetid(ML, ml_opset)])
-
-
-def run(op, *inputs, n_out=1, ml_opset=5, ort_check=True, rtol=1e-5, atol=1e-6,
-        ort_attrs=None, **attrs):
-    """Run on ai-engine; compare with onnxruntime (dtype, shape, values) unless told not to.
-    ``ort_attrs`` replaces attributes in the model given to onnxruntime."""
-    model = _model(op, inputs, n_out, ml_opset, **attrs)
-    feeds = {f"x{i}": a for i, a in enumerate(inputs)}
-    got = InferenceSession(model).run(None, feeds)
-    if ort_check:
-        if ort_attrs:
-            model = _model(op, inputs, n_out, ml_opset, **{**attrs, **ort_attrs})
-        want = ort.InferenceSession(model.SerializeToString(),
-                                    providers=["CPUExecutionProvider"]).run(None, feeds)
-        for g, w in zip(got, want, strict=True):
-            g, w = np.asarray(g), np.asarray(w)
-            assert g.shape == w.shape, (g.shape, w.shape)
-            if w.dtype.kind in "OU":
-                assert g.dtype == object and g.tolist() == w.tolist()
-            else:
-                assert g.dtype == w.dtype, (g.dtype, w.dtype)
-                np.testing.assert_allclose(g, w, rtol=rtol, atol=atol)
-    return got
-
-
 def _strings(*items):
     return np.array(items, dtype=object)
 
@@ -73,63 +38,72 @@ def _strings(*items):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32])
 def test_array_feature_extractor(dtype):
     x = (rng.standard_normal((2, 3, 5)) * 10).astype(dtype)
-    run("ArrayFeatureExtractor", x, np.array([4, 0, 4], np.int64), ml_opset=1)
-    run("ArrayFeatureExtractor", x[0, 0], np.array([[1, 2]], np.int64), ml_opset=1)
+    check_op("ArrayFeatureExtractor", x, np.array([4, 0, 4], np.int64), peer=True, rtol=1e-5,
+             atol=1e-6, opset=ML1, domain=ML)
+    check_op("ArrayFeatureExtractor", x[0, 0], np.array([[1, 2]], np.int64), peer=True, rtol=1e-5,
+             atol=1e-6, opset=ML1, domain=ML)
 
 
 def test_array_feature_extractor_strings_and_bad_index():
-    run("ArrayFeatureExtractor", _strings("a", "b", "c").reshape(1, 3),
-        np.array([2, 0], np.int64), ml_opset=1)
+    check_op("ArrayFeatureExtractor", _strings("a", "b", "c").reshape(1, 3),
+             np.array([2, 0], np.int64), peer=True, rtol=1e-5, atol=1e-6, opset=ML1, domain=ML)
     with pytest.raises(KernelError,
                        match="ArrayFeatureExtractor: index out of range for last dim 3"):
-        run("ArrayFeatureExtractor", np.zeros((2, 3), np.float32), np.array([3], np.int64),
-            ml_opset=1, ort_check=False)
+        run_op("ArrayFeatureExtractor", np.zeros((2, 3), np.float32), np.array([3], np.int64),
+               opset=ML1, domain=ML)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_binarizer_scaler_normalizer(dtype):
     x = rng.standard_normal((4, 3)).astype(dtype)
     x[1] = 0.0
-    y, = run("Binarizer", x, ml_opset=1, threshold=0.25, ort_check=dtype == np.float32)
-    assert y.dtype == dtype and (y == (x > 0.25)).all()
-    run("Scaler", x, ml_opset=1, offset=[0.5, -1.0, 2.0], scale=[2.0, 0.5, -1.0])
-    run("Scaler", x, ml_opset=1, offset=[0.5], scale=[3.0])
+    # onnxruntime's Binarizer is float32 only
+    check_op("Binarizer", x, expected=(x > 0.25).astype(dtype), peer=dtype == np.float32,
+             rtol=1e-5, atol=1e-6, opset=ML1, domain=ML, threshold=0.25)
+    check_op("Scaler", x, peer=True, rtol=1e-5, atol=1e-6, opset=ML1, domain=ML,
+             offset=[0.5, -1.0, 2.0], scale=[2.0, 0.5, -1.0])
+    check_op("Scaler", x, peer=True, rtol=1e-5, atol=1e-6, opset=ML1, domain=ML, offset=[0.5],
+             scale=[3.0])
     for norm in ("MAX", "L1", "L2"):
-        run("Normalizer", x, ml_opset=1, norm=norm)
+        check_op("Normalizer", x, peer=True, rtol=1e-5, atol=1e-6, opset=ML1, domain=ML, norm=norm)
 
 
 def test_imputer():
     x = rng.standard_normal((4, 3)).astype(np.float32)
     x[0, 1] = x[2, 0] = np.nan
-    run("Imputer", x, ml_opset=1, imputed_value_floats=[1.0, 2.0, 3.0],
-        replaced_value_float=float("nan"))
+    check_op("Imputer", x, peer=True, rtol=1e-5, atol=1e-6, opset=ML1, domain=ML,
+             imputed_value_floats=[1.0, 2.0, 3.0], replaced_value_float=float("nan"))
     xi = np.array([[1, -1, 3], [-1, 5, -1]], np.int64)
-    run("Imputer", xi, ml_opset=1, imputed_value_int64s=[7], replaced_value_int64=-1)
+    check_op("Imputer", xi, peer=True, rtol=1e-5, atol=1e-6, opset=ML1, domain=ML,
+             imputed_value_int64s=[7], replaced_value_int64=-1)
 
 
 def test_one_hot_encoder():
-    run("OneHotEncoder", np.array([[1, 5, 3], [3, 9, 1]], np.int64), ml_opset=1,
-        cats_int64s=[1, 3, 5])
-    run("OneHotEncoder", _strings("b", "a", "z").reshape(1, 3), ml_opset=1,
-        cats_strings=["a", "b"])
+    check_op("OneHotEncoder", np.array([[1, 5, 3], [3, 9, 1]], np.int64), peer=True, rtol=1e-5,
+             atol=1e-6, opset=ML1, domain=ML, cats_int64s=[1, 3, 5])
+    check_op("OneHotEncoder", _strings("b", "a", "z").reshape(1, 3), peer=True, rtol=1e-5,
+             atol=1e-6, opset=ML1, domain=ML, cats_strings=["a", "b"])
     with pytest.raises(KernelError,
                        match="OneHotEncoder: an input value is not one of the categories"):
-        run("OneHotEncoder", np.array([1, 2], np.int64), ml_opset=1, ort_check=False,
-            cats_int64s=[1], zeros=0)
+        run_op("OneHotEncoder", np.array([1, 2], np.int64), opset=ML1, domain=ML, cats_int64s=[1],
+               zeros=0)
 
 
 # ------------------------------------------------------------------------- LabelEncoder
 def test_label_encoder_opset2_mappings():
     s = _strings("a", "q", "c", "a")
-    run("LabelEncoder", s, ml_opset=2, keys_strings=["a", "b", "c"], values_floats=[1.5, 2, 3])
-    run("LabelEncoder", s, ml_opset=2, keys_strings=["a", "c"], values_strings=["X", "Y"],
-        default_string="?")
+    check_op("LabelEncoder", s, peer=True, rtol=1e-5, atol=1e-6, opset=ML2, domain=ML,
+             keys_strings=["a", "b", "c"], values_floats=[1.5, 2, 3])
+    check_op("LabelEncoder", s, peer=True, rtol=1e-5, atol=1e-6, opset=ML2, domain=ML,
+             keys_strings=["a", "c"], values_strings=["X", "Y"], default_string="?")
     i = np.array([[3, 7], [1, 3]], np.int64)
-    run("LabelEncoder", i, ml_opset=2, keys_int64s=[3, 1], values_strings=["three", "one"])
-    run("LabelEncoder", i, ml_opset=2, keys_int64s=[3, 1], values_int64s=[30, 10],
-        default_int64=-7)
+    check_op("LabelEncoder", i, peer=True, rtol=1e-5, atol=1e-6, opset=ML2, domain=ML,
+             keys_int64s=[3, 1], values_strings=["three", "one"])
+    check_op("LabelEncoder", i, peer=True, rtol=1e-5, atol=1e-6, opset=ML2, domain=ML,
+             keys_int64s=[3, 1], values_int64s=[30, 10], default_int64=-7)
     f = np.array([0.5, np.nan, 2.0, -1.0], np.float32)
-    run("LabelEncoder", f, ml_opset=2, keys_floats=[2.0, 0.5], values_int64s=[20, 5])
+    check_op("LabelEncoder", f, peer=True, rtol=1e-5, atol=1e-6, opset=ML2, domain=ML,
+             keys_floats=[2.0, 0.5], values_int64s=[20, 5])
 
 
 def test_label_encoder_tensor_attributes_and_nan_key():
@@ -137,22 +111,22 @@ def test_label_encoder_tensor_attributes_and_nan_key():
     keys = numpy_helper.from_array(np.array([2.0, np.nan, 0.5]), "k")
     vals = numpy_helper.from_array(np.array([20, 99, 5], np.int32), "v")
     default = numpy_helper.from_array(np.array([-3], np.int32), "d")
-    y, = run("LabelEncoder", f, ml_opset=4, ort_check=False, keys_tensor=keys, values_tensor=vals,
-             default_tensor=default)
+    y, = run_op("LabelEncoder", f, opset=ML4, domain=ML, keys_tensor=keys, values_tensor=vals,
+                default_tensor=default)
     assert y.dtype == np.int32 and y.tolist() == [5, 99, 20, -3]
 
 
 def test_label_encoder_repeated_key_last_wins():
-    y, = run("LabelEncoder", np.array([1, 2], np.int64), ml_opset=4, ort_check=False,
-             keys_int64s=[1, 2, 1], values_int64s=[10, 20, 11])
+    y, = run_op("LabelEncoder", np.array([1, 2], np.int64), opset=ML4, domain=ML,
+                keys_int64s=[1, 2, 1], values_int64s=[10, 20, 11])
     assert y.tolist() == [11, 20]
 
 
 def test_label_encoder_opset1():
-    run("LabelEncoder", _strings("b", "x", "a"), ml_opset=1, classes_strings=["a", "b"],
-        default_int64=-5)
-    run("LabelEncoder", np.array([1, 0, 4], np.int64), ml_opset=1, classes_strings=["a", "b"],
-        default_string="none")
+    check_op("LabelEncoder", _strings("b", "x", "a"), peer=True, rtol=1e-5, atol=1e-6, opset=ML1,
+             domain=ML, classes_strings=["a", "b"], default_int64=-5)
+    check_op("LabelEncoder", np.array([1, 0, 4], np.int64), peer=True, rtol=1e-5, atol=1e-6,
+             opset=ML1, domain=ML, classes_strings=["a", "b"], default_string="none")
 
 
 # ------------------------------------------------------------------------- linear models
@@ -160,8 +134,8 @@ def test_label_encoder_opset1():
 def test_linear_regressor(post):
     x = rng.standard_normal((5, 4)).astype(np.float32)
     w = rng.standard_normal(12).tolist()
-    run("LinearRegressor", x, ml_opset=1, coefficients=w, intercepts=[0.5, -1.0, 0.0],
-        targets=3, post_transform=post)
+    check_op("LinearRegressor", x, peer=True, rtol=1e-5, atol=1e-6, opset=ML1, domain=ML,
+             coefficients=w, intercepts=[0.5, -1.0, 0.0], targets=3, post_transform=post)
 
 
 @pytest.mark.parametrize("post", ["NONE", "LOGISTIC", "SOFTMAX", "SOFTMAX_ZERO"])
@@ -170,15 +144,17 @@ def test_linear_classifier_multiclass(post, labels):
     x = rng.standard_normal((6, 4)).astype(np.float32)
     lab = {"classlabels_ints": [5, 7, 9]} if labels == "ints" else {
         "classlabels_strings": ["u", "v", "w"]}
-    run("LinearClassifier", x, n_out=2, ml_opset=1, coefficients=rng.standard_normal(12).tolist(),
-        intercepts=[0.1, 0.2, -0.3], post_transform=post, **lab)
+    check_op("LinearClassifier", x, outputs=2, peer=True, rtol=1e-5, atol=1e-6, opset=ML1,
+             domain=ML, coefficients=rng.standard_normal(12).tolist(), intercepts=[0.1, 0.2, -0.3],
+             post_transform=post, **lab)
 
 
 @pytest.mark.parametrize("post", ["NONE", "LOGISTIC"])
 def test_linear_classifier_binary(post):
     x = rng.standard_normal((6, 3)).astype(np.float32)
-    run("LinearClassifier", x, n_out=2, ml_opset=1, coefficients=[0.5, -1.0, 2.0],
-        intercepts=[0.25], classlabels_ints=[0, 1], post_transform=post)
+    check_op("LinearClassifier", x, outputs=2, peer=True, rtol=1e-5, atol=1e-6, opset=ML1,
+             domain=ML, coefficients=[0.5, -1.0, 2.0], intercepts=[0.25], classlabels_ints=[0, 1],
+             post_transform=post)
 
 
 # ------------------------------------------------------------------------- tree ensembles
@@ -228,15 +204,16 @@ def test_tree_ensemble_opset5(dtype, aggregate, post):
     x = _features(64, 3, dtype, integers=True)
     T = lambda a, dt: numpy_helper.from_array(np.asarray(a, dtype=dt))  # noqa: E731
     # onnxruntime reads post_transform 1 as LOGISTIC and 2 as SOFTMAX, the spec the reverse.
-    run("TreeEnsemble", x, ml_opset=5, atol=1e-4 if post == 4 else 1e-6,
-        ort_attrs={"post_transform": {1: 2, 2: 1}.get(post, post)},
-        nodes_featureids=nodes["feat"], nodes_modes=T(nodes["mode"], np.uint8),
-        nodes_splits=T(nodes["split"], dtype), nodes_truenodeids=nodes["tnode"],
-        nodes_falsenodeids=nodes["fnode"], nodes_trueleafs=nodes["tleaf"],
-        nodes_falseleafs=nodes["fleaf"], nodes_missing_value_tracks_true=nodes["miss"],
-        leaf_targetids=lt, leaf_weights=T(lw, dtype), tree_roots=roots, n_targets=3,
-        membership_values=T(members, dtype), aggregate_function=aggregate,
-        post_transform=post)
+    attrs = dict(nodes_featureids=nodes["feat"], nodes_modes=T(nodes["mode"], np.uint8),
+                 nodes_splits=T(nodes["split"], dtype), nodes_truenodeids=nodes["tnode"],
+                 nodes_falsenodeids=nodes["fnode"], nodes_trueleafs=nodes["tleaf"],
+                 nodes_falseleafs=nodes["fleaf"], nodes_missing_value_tracks_true=nodes["miss"],
+                 leaf_targetids=lt, leaf_weights=T(lw, dtype), tree_roots=roots, n_targets=3,
+                 membership_values=T(members, dtype), aggregate_function=aggregate)
+    want = run_op_peer("TreeEnsemble", x, opset=ML5, domain=ML,
+                       post_transform={1: 2, 2: 1}.get(post, post), **attrs)
+    check_op("TreeEnsemble", x, expected=want, rtol=1e-5, atol=1e-4 if post == 4 else 1e-6,
+             opset=ML5, domain=ML, post_transform=post, **attrs)
 
 
 def _legacy(n_trees, depth, n_features, n_out, n_weights=1):
@@ -271,24 +248,24 @@ def _legacy(n_trees, depth, n_features, n_out, n_weights=1):
 def test_tree_ensemble_opset5_no_sets():
     nodes, lt, lw, roots, _ = _random_forest(5, 5, 3, 2)
     T = lambda a, dt: numpy_helper.from_array(np.asarray(a, dtype=dt))  # noqa: E731
-    run("TreeEnsemble", _features(100, 3, np.float32), ml_opset=5,
-        nodes_featureids=nodes["feat"], nodes_modes=T(nodes["mode"], np.uint8),
-        nodes_splits=T(nodes["split"], np.float32), nodes_truenodeids=nodes["tnode"],
-        nodes_falsenodeids=nodes["fnode"], nodes_trueleafs=nodes["tleaf"],
-        nodes_falseleafs=nodes["fleaf"], nodes_missing_value_tracks_true=nodes["miss"],
-        leaf_targetids=lt, leaf_weights=T(lw, np.float32), tree_roots=roots, n_targets=2)
+    check_op("TreeEnsemble", _features(100, 3, np.float32), peer=True, rtol=1e-5, atol=1e-6,
+             opset=ML5, domain=ML, nodes_featureids=nodes["feat"],
+             nodes_modes=T(nodes["mode"], np.uint8), nodes_splits=T(nodes["split"], np.float32),
+             nodes_truenodeids=nodes["tnode"], nodes_falsenodeids=nodes["fnode"],
+             nodes_trueleafs=nodes["tleaf"], nodes_falseleafs=nodes["fleaf"],
+             nodes_missing_value_tracks_true=nodes["miss"], leaf_targetids=lt,
+             leaf_weights=T(lw, np.float32), tree_roots=roots, n_targets=2)
 
 
 def test_tree_ensemble_member_is_exact():
     """x = 1.5 is not in {1, 2} (onnxruntime would say it is)."""
     T = lambda a, dt: numpy_helper.from_array(np.asarray(a, dtype=dt))  # noqa: E731
-    y, = run("TreeEnsemble", np.array([[1.0], [1.5], [2.0], [np.nan]], np.float32),
-             ml_opset=5, ort_check=False, nodes_featureids=[0],
-             nodes_modes=T([6], np.uint8), nodes_splits=T([0], np.float32),
-             nodes_truenodeids=[0], nodes_falsenodeids=[1], nodes_trueleafs=[1],
-             nodes_falseleafs=[1], nodes_missing_value_tracks_true=[1], leaf_targetids=[0, 0],
-             leaf_weights=T([10, 20], np.float32), tree_roots=[0], n_targets=1,
-             membership_values=T([1, 2, np.nan], np.float32))
+    y, = run_op("TreeEnsemble", np.array([[1.0], [1.5], [2.0], [np.nan]], np.float32), opset=ML5,
+                domain=ML, nodes_featureids=[0], nodes_modes=T([6], np.uint8),
+                nodes_splits=T([0], np.float32), nodes_truenodeids=[0], nodes_falsenodeids=[1],
+                nodes_trueleafs=[1], nodes_falseleafs=[1], nodes_missing_value_tracks_true=[1],
+                leaf_targetids=[0, 0], leaf_weights=T([10, 20], np.float32), tree_roots=[0],
+                n_targets=1, membership_values=T([1, 2, np.nan], np.float32))
     assert y.ravel().tolist() == [10, 20, 10, 10]
 
 
@@ -296,21 +273,24 @@ def test_tree_ensemble_member_is_exact():
 @pytest.mark.parametrize("post", ["NONE", "LOGISTIC", "SOFTMAX"])
 def test_tree_ensemble_regressor(aggregate, post):
     a, (tt, tn, ti, tw) = _legacy(5, 3, 4, 3, n_weights=2)
-    run("TreeEnsembleRegressor", _features(50, 4, np.float32), ml_opset=3, n_targets=3,
-        aggregate_function=aggregate, post_transform=post, base_values=[0.5, -0.25, 1.0],
-        target_treeids=tt, target_nodeids=tn, target_ids=ti, target_weights=tw, **a)
+    check_op("TreeEnsembleRegressor", _features(50, 4, np.float32), peer=True, rtol=1e-5,
+             atol=1e-6, opset=ML3, domain=ML,
+             n_targets=3, aggregate_function=aggregate, post_transform=post,
+             base_values=[0.5, -0.25, 1.0], target_treeids=tt, target_nodeids=tn, target_ids=ti,
+             target_weights=tw, **a)
 
 
 def test_tree_ensemble_regressor_target_without_votes():
     """A target no leaf votes for is 0 (its base value is not added), as in onnxruntime."""
     for aggregate in ("MIN", "MAX", "SUM"):
-        y, = run("TreeEnsembleRegressor", np.array([[0.0], [2.0]], np.float32), ml_opset=3,
-                 n_targets=2, aggregate_function=aggregate, base_values=[1.0, 2.0],
-                 nodes_treeids=[0, 0, 0], nodes_nodeids=[0, 1, 2], nodes_featureids=[0, 0, 0],
-                 nodes_modes=["BRANCH_LEQ", "LEAF", "LEAF"], nodes_values=[1.0, 0.0, 0.0],
-                 nodes_truenodeids=[1, 0, 0], nodes_falsenodeids=[2, 0, 0],
-                 target_treeids=[0, 0], target_nodeids=[1, 2], target_ids=[0, 1],
-                 target_weights=[5.0, 7.0])
+        y, = check_op("TreeEnsembleRegressor", np.array([[0.0], [2.0]], np.float32), peer=True,
+                      rtol=1e-5, atol=1e-6, opset=ML3, domain=ML, n_targets=2,
+                      aggregate_function=aggregate, base_values=[1.0, 2.0], nodes_treeids=[0, 0, 0],
+                      nodes_nodeids=[0, 1, 2], nodes_featureids=[0, 0, 0],
+                      nodes_modes=["BRANCH_LEQ", "LEAF", "LEAF"], nodes_values=[1.0, 0.0, 0.0],
+                      nodes_truenodeids=[1, 0, 0], nodes_falsenodeids=[2, 0, 0],
+                      target_treeids=[0, 0], target_nodeids=[1, 2], target_ids=[0, 1],
+                      target_weights=[5.0, 7.0])
         assert y.tolist() == [[6.0, 0.0], [0.0, 9.0]]
 
 
@@ -320,9 +300,10 @@ def test_tree_ensemble_classifier_multiclass(post, labels):
     a, (tt, tn, ti, tw) = _legacy(6, 3, 4, 4, n_weights=4)
     lab = {"classlabels_int64s": [3, 1, 4, 5]} if labels == "ints" else {
         "classlabels_strings": ["p", "q", "r", "s"]}
-    run("TreeEnsembleClassifier", _features(40, 4, np.float64), n_out=2, ml_opset=3,
-        post_transform=post, base_values=[0.1, 0.2, 0.3, 0.4], class_treeids=tt,
-        class_nodeids=tn, class_ids=ti, class_weights=tw, **lab, **a)
+    check_op("TreeEnsembleClassifier", _features(40, 4, np.float64), outputs=2, peer=True,
+             rtol=1e-5, atol=1e-6, opset=ML3, domain=ML, post_transform=post,
+             base_values=[0.1, 0.2, 0.3, 0.4], class_treeids=tt, class_nodeids=tn, class_ids=ti,
+             class_weights=tw, **lab, **a)
 
 
 @pytest.mark.parametrize("positive", [True, False])
@@ -330,6 +311,6 @@ def test_tree_ensemble_classifier_multiclass(post, labels):
 def test_tree_ensemble_classifier_binary(positive, post):
     a, (tt, tn, ti, tw) = _legacy(4, 3, 4, 1)
     tw = [abs(w) / 4 for w in tw] if positive else tw
-    run("TreeEnsembleClassifier", _features(40, 4, np.float32), n_out=2, ml_opset=3,
-        post_transform=post, class_treeids=tt, class_nodeids=tn, class_ids=ti,
-        class_weights=tw, classlabels_int64s=[0, 1], **a)
+    check_op("TreeEnsembleClassifier", _features(40, 4, np.float32), outputs=2, peer=True,
+             rtol=1e-5, atol=1e-6, opset=ML3, domain=ML, post_transform=post, class_treeids=tt,
+             class_nodeids=tn, class_ids=ti, class_weights=tw, classlabels_int64s=[0, 1], **a)

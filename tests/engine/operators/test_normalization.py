@@ -13,31 +13,15 @@ from __future__ import annotations
 import ml_dtypes
 import numpy as np
 import pytest
-from onnx import helper
 
-from ai_engine import InferenceSession
 from ai_engine.errors import KernelError
+
+from builders import check_op, run_op
 
 rng = np.random.default_rng(0)
 BF16 = np.dtype(ml_dtypes.bfloat16)
 TOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5, np.dtype(np.float16): 2e-3,
        BF16: 1.6e-2}
-
-
-def _tt(a):
-    return 16 if a.dtype == BF16 else helper.np_dtype_to_tensor_dtype(a.dtype)
-
-
-def run(op, inputs, opset, n_out=1, **attrs):
-    names = [f"x{i}" if a is not None else "" for i, a in enumerate(inputs)]
-    outs = [f"y{i}" for i in range(n_out)]
-    node = helper.make_node(op, names, outs, **attrs)
-    vi = [helper.make_tensor_value_info(n, _tt(a), a.shape) for n, a in zip(names, inputs) if n]
-    graph = helper.make_graph([node], op, vi,
-                              [helper.make_tensor_value_info(o, 0, None) for o in outs])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    feeds = {n: a for n, a in zip(names, inputs) if n}
-    return InferenceSession(model).run(None, feeds)
 
 
 def close(got, want, dtype):
@@ -69,7 +53,7 @@ def test_batchnorm_inference(dtype, shape):
     x = rng.standard_normal(shape).astype(dtype)
     s, b, m = (rng.standard_normal(c).astype(dtype) for _ in range(3))
     v = rng.uniform(0.5, 2, c).astype(dtype)
-    (y,) = run("BatchNormalization", [x, s, b, m, v], 15, epsilon=1e-3)
+    (y,) = run_op("BatchNormalization", x, s, b, m, v, opset=15, epsilon=1e-3)
     r = (1, c) + (1,) * (len(shape) - 2)
     want = (f64(x) - f64(m).reshape(r)) / np.sqrt(f64(v).reshape(r) + E3) * \
         f64(s).reshape(r) + f64(b).reshape(r)
@@ -81,8 +65,8 @@ def test_batchnorm_training_mode_opset15(dtype):
     x = (rng.standard_normal((4, 3, 5)) * 2 + 1).astype(dtype)
     s, b, m = (rng.standard_normal(3).astype(dtype) for _ in range(3))
     v = rng.uniform(0.5, 2, 3).astype(dtype)
-    y, rm, rv = run("BatchNormalization", [x, s, b, m, v], 15, n_out=3, training_mode=1,
-                    momentum=0.8)
+    y, rm, rv = run_op("BatchNormalization", x, s, b, m, v, outputs=3, opset=15, training_mode=1,
+                       momentum=0.8)
     bm, bv = f64(x).mean(axis=(0, 2)), f64(x).var(axis=(0, 2))
     want = (f64(x) - bm[:, None]) / np.sqrt(bv[:, None] + E5) * f64(s)[:, None] + \
         f64(b)[:, None]
@@ -95,7 +79,7 @@ def test_batchnorm_opset9_training_outputs():
     x = rng.standard_normal((4, 3, 2, 2)).astype(np.float32)
     s, b, m = (rng.standard_normal(3).astype(np.float32) for _ in range(3))
     v = rng.uniform(0.5, 2, 3).astype(np.float32)
-    y, rm, rv, sm, sv = run("BatchNormalization", [x, s, b, m, v], 9, n_out=5)
+    y, rm, rv, sm, sv = run_op("BatchNormalization", x, s, b, m, v, outputs=5, opset=9)
     bm, bv = f64(x).mean(axis=(0, 2, 3)), f64(x).var(axis=(0, 2, 3))
     close(sm, bm, np.float32)
     close(sv, bv, np.float32)
@@ -109,7 +93,7 @@ def test_batchnorm_opset7_non_spatial():
     x = rng.standard_normal((2, 3, 4)).astype(np.float32)
     s, b, m = (rng.standard_normal((3, 4)).astype(np.float32) for _ in range(3))
     v = rng.uniform(0.5, 2, (3, 4)).astype(np.float32)
-    (y,) = run("BatchNormalization", [x, s, b, m, v], 7, spatial=0)
+    (y,) = run_op("BatchNormalization", x, s, b, m, v, opset=7, spatial=0)
     close(y, (f64(x) - f64(m)) / np.sqrt(f64(v) + 1e-5) * f64(s) + f64(b), np.float32)
 
 
@@ -117,7 +101,7 @@ def test_batchnorm_opset7_non_spatial():
 def test_instance_norm(dtype):
     x = (rng.standard_normal((2, 3, 40)) * 3 + 5).astype(dtype)
     s, b = rng.standard_normal(3).astype(dtype), rng.standard_normal(3).astype(dtype)
-    (y,) = run("InstanceNormalization", [x, s, b], 22, epsilon=1e-4)
+    (y,) = run_op("InstanceNormalization", x, s, b, opset=22, epsilon=1e-4)
     n, _, _ = _standardize(f64(x), (2,), E4)
     close(y, n * f64(s)[:, None] + f64(b)[:, None], dtype)
 
@@ -128,7 +112,7 @@ def test_layer_norm_dtypes_and_stash_dtype(dtype, axis):
     x = (rng.standard_normal((3, 4, 40)) + 2).astype(dtype)
     scale = rng.standard_normal(x.shape[axis:]).astype(dtype)
     bias = rng.standard_normal(x.shape[axis:]).astype(dtype)
-    y, mean, inv = run("LayerNormalization", [x, scale, bias], 17, n_out=3, axis=axis)
+    y, mean, inv = run_op("LayerNormalization", x, scale, bias, outputs=3, opset=17, axis=axis)
     axes = tuple(range(axis % 3, 3))
     n, m, i = _standardize(f64(x), axes, E5)
     close(y, n * f64(scale) + f64(bias), dtype)
@@ -141,7 +125,7 @@ def test_layer_norm_far_from_zero_and_wide_rows():
     # mean 1e4, std 1: a one-pass E[x^2] - E[x]^2 would lose every digit in float32.
     x = (rng.standard_normal((8, 1024)) + 1e4).astype(np.float32)
     scale, bias = np.ones(1024, np.float32), np.zeros(1024, np.float32)
-    y, mean, inv = run("LayerNormalization", [x, scale, bias], 17, n_out=3)
+    y, mean, inv = run_op("LayerNormalization", x, scale, bias, outputs=3, opset=17)
     n, m, i = _standardize(f64(x), (1,), 1e-5)
     np.testing.assert_allclose(y, n, atol=2e-3)
     np.testing.assert_allclose(inv, i, rtol=2e-3)
@@ -150,7 +134,8 @@ def test_layer_norm_far_from_zero_and_wide_rows():
 def test_layer_norm_broadcast_scale_no_bias_and_stash_double():
     x = rng.standard_normal((2, 3, 8)).astype(np.float32)
     scale = rng.standard_normal((3, 1)).astype(np.float32)     # broadcasts over (3, 8)
-    y, mean, inv = run("LayerNormalization", [x, scale], 17, n_out=3, axis=1, stash_type=11)
+    y, mean, inv = run_op("LayerNormalization", x, scale, outputs=3, opset=17, axis=1,
+                          stash_type=11)
     n, m, i = _standardize(f64(x), (1, 2), E5)
     close(y, n * f64(scale), np.float32)
     assert mean.dtype == np.float64 and mean.shape == (2, 1, 1)
@@ -158,27 +143,17 @@ def test_layer_norm_broadcast_scale_no_bias_and_stash_double():
 
 
 def test_layer_norm_matches_onnxruntime():
-    ort = pytest.importorskip("onnxruntime")
     x = rng.standard_normal((4, 6, 16)).astype(np.float32)
     s, b = rng.standard_normal(16).astype(np.float32), rng.standard_normal(16).astype(np.float32)
-    node = helper.make_node("LayerNormalization", ["x", "s", "b"], ["y"], epsilon=1e-3)
-    graph = helper.make_graph(
-        [node], "ln", [helper.make_tensor_value_info(n, 1, a.shape)
-                       for n, a in (("x", x), ("s", s), ("b", b))],
-        [helper.make_tensor_value_info("y", 1, None)])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    feeds = {"x": x, "s": s, "b": b}
-    want = ort.InferenceSession(model.SerializeToString(),
-                                providers=["CPUExecutionProvider"]).run(None, feeds)[0]
-    np.testing.assert_allclose(InferenceSession(model).run(None, feeds)[0], want, rtol=1e-5,
-                               atol=1e-5)
+    check_op("LayerNormalization", x, s, b, peer=True, rtol=1e-5, atol=1e-5, opset=17,
+             epsilon=1e-3)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float16])
 def test_group_norm_opset21_per_channel(dtype):
     x = rng.standard_normal((2, 6, 4, 3)).astype(dtype)
     s, b = rng.standard_normal(6).astype(dtype), rng.standard_normal(6).astype(dtype)
-    (y,) = run("GroupNormalization", [x, s, b], 21, num_groups=3)
+    (y,) = run_op("GroupNormalization", x, s, b, opset=21, num_groups=3)
     n, _, _ = _standardize(f64(x).reshape(2, 3, -1), (2,), 1e-5)
     want = n.reshape(x.shape) * f64(s)[:, None, None] + f64(b)[:, None, None]
     close(y, want, dtype)
@@ -187,19 +162,19 @@ def test_group_norm_opset21_per_channel(dtype):
 def test_group_norm_opset18_per_group():
     x = rng.standard_normal((2, 6, 5)).astype(np.float32)
     s, b = rng.standard_normal(3).astype(np.float32), rng.standard_normal(3).astype(np.float32)
-    (y,) = run("GroupNormalization", [x, s, b], 18, num_groups=3)
+    (y,) = run_op("GroupNormalization", x, s, b, opset=18, num_groups=3)
     n, _, _ = _standardize(f64(x).reshape(2, 3, 10), (2,), 1e-5)
     want = (n * f64(s)[:, None] + f64(b)[:, None]).reshape(x.shape)
     close(y, want, np.float32)
     with pytest.raises(KernelError, match="num_groups=4 does not divide the 6 channels"):
-        run("GroupNormalization", [x, s, b], 18, num_groups=4)
+        run_op("GroupNormalization", x, s, b, opset=18, num_groups=4)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_rms_norm(dtype):
     x = rng.standard_normal((3, 4, 50)).astype(dtype)
     scale = rng.standard_normal((4, 50)).astype(dtype)
-    (y,) = run("RMSNormalization", [x, scale], 23, axis=-2, epsilon=1e-4)
+    (y,) = run_op("RMSNormalization", x, scale, opset=23, axis=-2, epsilon=1e-4)
     xf = f64(x)
     want = xf / np.sqrt((xf ** 2).mean(axis=(1, 2), keepdims=True) + E4) * f64(scale)
     close(y, want, dtype)
@@ -210,7 +185,7 @@ def test_rms_norm(dtype):
 def test_lp_norm_axis_and_zero_slices(p, dtype):
     x = rng.standard_normal((3, 4)).astype(dtype)
     x[:, 1] = 0
-    (y,) = run("LpNormalization", [x], 22, axis=0, p=p)
+    (y,) = run_op("LpNormalization", x, opset=22, axis=0, p=p)
     norm = np.linalg.norm(f64(x), ord=p, axis=0, keepdims=True)
     close(y, np.divide(f64(x), norm, out=np.zeros_like(f64(x)), where=norm != 0), dtype)
 
@@ -228,14 +203,14 @@ def _lrn_ref(x, size, alpha, beta, bias):
 @pytest.mark.parametrize("dtype", [np.float32, np.float16])
 def test_lrn_window_sizes(size, dtype):
     x = (rng.standard_normal((2, 7, 3, 3)) * 4).astype(dtype)
-    (y,) = run("LRN", [x], 13, size=size, alpha=0.01, beta=0.6, bias=1.5)
+    (y,) = run_op("LRN", x, opset=13, size=size, alpha=0.01, beta=0.6, bias=1.5)
     close(y, _lrn_ref(f64(x), size, 0.01, 0.6, 1.5), dtype)
 
 
 @pytest.mark.parametrize("axes", [(0, 2, 3), (1,), (2, 3)])
 def test_mvn_axes(axes):
     x = (rng.standard_normal((2, 3, 4, 5)) + 3).astype(np.float32)
-    (y,) = run("MeanVarianceNormalization", [x], 13, axes=list(axes))
+    (y,) = run_op("MeanVarianceNormalization", x, opset=13, axes=list(axes))
     xf = f64(x)
     m = xf.mean(axis=axes, keepdims=True)
     want = (xf - m) / (np.sqrt(((xf - m) ** 2).mean(axis=axes, keepdims=True)) + 1e-9)

@@ -6,28 +6,13 @@ shape, same values.
 """
 
 import numpy as np
-import onnxruntime as ort
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ai_engine import InferenceSession
-from builders import one_node_model
+from builders import assert_outputs, check_op, run_ours, run_peer
 
 SETTINGS = settings(max_examples=40, deadline=None)
-
-
-def _both(op, feeds, opset=18, **attrs):
-    model = one_node_model(op, feeds, ["y"], opset, attrs)
-    ours = InferenceSession(model).run(None, feeds)[0]
-    peer = ort.InferenceSession(model.SerializeToString(),
-                                providers=["CPUExecutionProvider"]).run(None, feeds)[0]
-    return ours, peer
-
-
-def _assert_same(ours, peer):
-    assert ours.dtype == peer.dtype and ours.shape == peer.shape
-    np.testing.assert_allclose(ours, peer, rtol=1e-5, atol=1e-6)
 
 
 @st.composite
@@ -48,7 +33,7 @@ def test_binary_broadcasting(shapes, op, seed):
     rng = np.random.default_rng(seed)
     a = np.asarray(rng.standard_normal(shapes[0]), np.float32)
     b = np.asarray(rng.standard_normal(shapes[1]) + 3, np.float32)
-    _assert_same(*_both(op, {"a": a, "b": b}))
+    check_op(op, a, b, opset=18, peer=True, rtol=1e-5, atol=1e-6)
 
 
 @SETTINGS
@@ -62,7 +47,7 @@ def test_reductions(shape, op, keepdims, data):
                               max_size=rank))
     x = np.random.default_rng(len(axes)).standard_normal(shape).astype(np.float32)
     feeds = {"x": x, "axes": np.array(axes, np.int64)} if axes else {"x": x}
-    _assert_same(*_both(op, feeds, keepdims=keepdims))
+    check_op(op, *feeds.values(), opset=18, peer=True, rtol=1e-5, atol=1e-6, keepdims=keepdims)
 
 
 @SETTINGS
@@ -80,7 +65,7 @@ def test_slice(shape, data):
     x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
     feeds = {"x": x, "starts": np.array(starts, np.int64), "ends": np.array(ends, np.int64),
              "axes": np.array(axes, np.int64), "steps": np.array(steps, np.int64)}
-    _assert_same(*_both("Slice", feeds))
+    check_op("Slice", *feeds.values(), opset=18, peer=True, rtol=1e-5, atol=1e-6)
 
 
 @SETTINGS
@@ -88,9 +73,9 @@ def test_slice(shape, data):
 def test_transpose_and_softmax(shape, data):
     perm = data.draw(st.permutations(range(len(shape))))
     x = np.random.default_rng(len(shape)).standard_normal(shape).astype(np.float32)
-    _assert_same(*_both("Transpose", {"x": x}, perm=list(perm)))
+    check_op("Transpose", x, opset=18, peer=True, rtol=1e-5, atol=1e-6, perm=list(perm))
     axis = data.draw(st.integers(-len(shape), len(shape) - 1))
-    _assert_same(*_both("Softmax", {"x": x}, axis=axis))
+    check_op("Softmax", x, opset=18, peer=True, rtol=1e-5, atol=1e-6, axis=axis)
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64])
@@ -100,8 +85,8 @@ def test_integer_div_and_mod(dtype, shapes, seed):
     rng = np.random.default_rng(seed)
     a = np.asarray(rng.integers(-50, 50, shapes[0]), dtype)
     b = np.asarray(rng.integers(1, 9, shapes[1]) * rng.choice([-1, 1], shapes[1]), dtype)
-    _assert_same(*_both("Div", {"a": a, "b": b}))
-    _assert_same(*_both("Mod", {"a": a, "b": b}))
+    check_op("Div", a, b, opset=18, peer=True, rtol=1e-5, atol=1e-6)
+    check_op("Mod", a, b, opset=18, peer=True, rtol=1e-5, atol=1e-6)
 
 
 @st.composite
@@ -145,11 +130,7 @@ def test_conv_with_fusion(case, seed):
         nodes.append(helper.make_node(case["act"], ["c"], ["y"]))
     model = make_model(nodes, [tensor_info("x", shape=list(case["x"]))], [tensor_info("y")],
                        initializers=inits)
-    ours = InferenceSession(model).run(None, {"x": x})[0]
-    peer = ort.InferenceSession(model.SerializeToString(),
-                                providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
-    assert ours.shape == peer.shape
-    np.testing.assert_allclose(ours, peer, rtol=1e-4, atol=1e-4)
+    assert_outputs(run_ours(model, {"x": x}), run_peer(model, {"x": x}), rtol=1e-4, atol=1e-4)
 
 
 @SETTINGS
@@ -165,7 +146,7 @@ def test_pooling(shape, k, strides, pads, ceil_mode, op, count_include_pad):
     attrs = dict(kernel_shape=k, strides=strides, pads=pads, ceil_mode=ceil_mode)
     if op == "AveragePool":
         attrs["count_include_pad"] = count_include_pad
-    _assert_same(*_both(op, {"x": x}, **attrs))
+    check_op(op, x, opset=18, peer=True, rtol=1e-5, atol=1e-6, **attrs)
 
 
 @SETTINGS
@@ -178,7 +159,7 @@ def test_pad(shape, mode, data):
     after = [data.draw(st.integers(0, lim)) for lim in limit]
     x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
     feeds = {"x": x, "pads": np.array(before + after, np.int64)}
-    _assert_same(*_both("Pad", feeds, mode=mode))
+    check_op("Pad", *feeds.values(), opset=18, peer=True, rtol=1e-5, atol=1e-6, mode=mode)
     assert rank == x.ndim
 
 
@@ -194,4 +175,4 @@ def test_gather(shape, data):
                                       max_size=int(np.prod(idx_shape)))),
                    np.int64).reshape(idx_shape)
     x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
-    _assert_same(*_both("Gather", {"x": x, "i": idx}, axis=axis))
+    check_op("Gather", x, idx, opset=18, peer=True, rtol=1e-5, atol=1e-6, axis=axis)

@@ -5,9 +5,8 @@ import numpy as np
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from ai_engine import InferenceSession
-from prop_helpers import (DIM, FLOATS, SETTINGS, SHAPE, _check, _check_if_ort, _data, _ort,
-                          _same, broadcast_shapes)
+from builders import assert_outputs, check_op, run_op
+from prop_helpers import DIM, FLOATS, SETTINGS, SHAPE, _data, broadcast_shapes, check_if_ort
 
 
 # ---------------------------------------------------------------------------------------------
@@ -20,7 +19,7 @@ def test_matmul(batch, m, k, n, a1, b1, dtype):
     a_shape = (k,) if a1 else batch[0] + (m, k)
     b_shape = (k,) if b1 else batch[1] + (k, n)
     feeds = {"a": _data(a_shape, dtype, 1), "b": _data(b_shape, dtype, 2)}
-    _check("MatMul", feeds, rtol=1e-5, atol=1e-5)
+    check_op("MatMul", *feeds.values(), opset=18, peer=True, rtol=1e-5, atol=1e-5)
 
 
 @SETTINGS
@@ -34,8 +33,8 @@ def test_gemm(m, k, n, ta, tb, alpha, beta, c, dtype, opset):
     c_shape = {"scalar": (), "n": (n,), "1n": (1, n), "m1": (m, 1), "mn": (m, n)}.get(c)
     if c_shape is not None:
         feeds["c"] = _data(c_shape, dtype, 3)
-    _check("Gemm", feeds, opset=opset, transA=ta, transB=tb, alpha=alpha, beta=beta,
-           rtol=1e-5, atol=1e-5)
+    check_op("Gemm", *feeds.values(), opset=opset, peer=True, rtol=1e-5, atol=1e-5, transA=ta,
+             transB=tb, alpha=alpha, beta=beta)
 
 
 EINSUMS = ["ij,jk->ik", "bij,bjk->bik", "ii->i", "ij->ji", "ij->", "i,i->", "i,j->ij",
@@ -55,7 +54,7 @@ def test_einsum(eq, data, dtype):
         for c in term.replace("...", "."):
             shape += ell if c == "." else [letters[c]]
         feeds[f"x{i}"] = _data(shape, dtype, i)
-    _check("Einsum", feeds, equation=eq, rtol=1e-5, atol=1e-5)
+    check_op("Einsum", *feeds.values(), opset=18, peer=True, rtol=1e-5, atol=1e-5, equation=eq)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,7 +106,7 @@ def test_resize(h, w, data, mode, coord, nearest, by_sizes, exclude_outside):
         assume(coord != "align_corners" or all(d * s == o for d, s, o in
                                                 zip((h, w), scales, out)))
         feeds = {"x": x, "": None, "r": np.array([1, 1] + scales, np.float32)}
-    _check("Resize", feeds, opset=19, rtol=1e-5, atol=1e-5, **attrs)
+    check_op("Resize", *feeds.values(), opset=19, peer=True, rtol=1e-5, atol=1e-5, **attrs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,7 +127,8 @@ def test_layer_normalization(shape, data, dtype, eps):
     if data.draw(st.booleans()):
         feeds["b"] = _data(pshape, dtype, 2)
     n_out = 3 if dtype != np.float16 else 1  # ORT's float16 Mean/InvStdDev are float32
-    _check("LayerNormalization", feeds, n_out, opset=17, axis=axis, epsilon=eps, **_tol(dtype))
+    check_op("LayerNormalization", *feeds.values(), outputs=n_out, opset=17, peer=True, axis=axis,
+             epsilon=eps, **_tol(dtype))
 
 
 @SETTINGS
@@ -138,41 +138,29 @@ def test_batch_and_instance_normalization(shape, dtype, seed):
     x = _data(shape, dtype, seed)
     feeds = {"x": x, "s": _data(c, dtype, 1), "b": _data(c, dtype, 2), "m": _data(c, dtype, 3),
              "v": (np.abs(_data(c, dtype, 4)) + 0.5).astype(dtype)}
-    _check("BatchNormalization", feeds, opset=15, epsilon=1e-3, **_tol(dtype))
+    check_op("BatchNormalization", *feeds.values(), opset=15, peer=True, epsilon=1e-3,
+             **_tol(dtype))
     if len(shape) >= 3 and dtype != np.float64:  # ORT has no float64 InstanceNormalization
         feeds = {"x": x, "s": _data(c, dtype, 1), "b": _data(c, dtype, 2)}
-        _check("InstanceNormalization", feeds, epsilon=1e-3, **_tol(dtype))
+        check_op("InstanceNormalization", *feeds.values(), opset=18, peer=True, epsilon=1e-3,
+                 **_tol(dtype))
 
 
 # ---------------------------------------------------------------------------------------------
 # recurrent
 
-def _both_inputs(op, inputs, n_out, opset, peer=True, **attrs):
-    """Like _both, with optional inputs (``None``) anywhere in ``inputs``' list of pairs."""
-    from onnx import ValueInfoProto, helper
-
-    given_ = [(n, a) for n, a in inputs if a is not None]
-    node = helper.make_node(op, [n if a is not None else "" for n, a in inputs],
-                            [f"y{i}" for i in range(n_out)], **attrs)
-    graph = helper.make_graph(
-        [node], op, [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype),
-                                                   a.shape) for n, a in given_],
-        [ValueInfoProto(name=f"y{i}") for i in range(n_out)])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    feeds = dict(given_)
-    return InferenceSession(model).run(None, feeds), _ort(model, feeds) if peer else None
-
-
 def _check_rnn(op, inputs, n_out, **attrs):
-    """Layout 0 against ORT; layout 1 (which ORT's CPU RNNs lack) against our layout 0."""
-    ours, peer = _both_inputs(op, inputs, n_out, 14, **attrs)
-    _same(ours, peer, rtol=1e-4, atol=1e-5)
+    """Layout 0 against ORT; layout 1 (which ORT's CPU RNNs lack) against our layout 0.
+    ``inputs`` are (name, array or None) pairs in the op's input order."""
+    ours = check_op(op, *(a for _, a in inputs), peer=True, rtol=1e-4, atol=1e-5,
+                    outputs=n_out, opset=14, **attrs)
     # batch-first: X (T,B,I) -> (B,T,I); states (D,B,H) -> (B,D,H); Y (T,D,B,H) -> (B,T,D,H)
-    swapped = [(n, a if a is None or n in ("w", "r", "b", "lens", "p") else a.swapaxes(0, 1))
+    swapped = [a if a is None or n in ("w", "r", "b", "lens", "p") else a.swapaxes(0, 1)
                for n, a in inputs]
-    batch_first, _ = _both_inputs(op, swapped, n_out, 14, peer=False, layout=1, **attrs)
-    _same(batch_first, [ours[0].transpose(2, 0, 1, 3)] + [y.swapaxes(0, 1) for y in ours[1:]],
-          rtol=1e-6, atol=1e-7)
+    batch_first = run_op(op, *swapped, outputs=n_out, opset=14, layout=1, **attrs)
+    assert_outputs(batch_first,
+                   [ours[0].transpose(2, 0, 1, 3)] + [y.swapaxes(0, 1) for y in ours[1:]],
+                   rtol=1e-6, atol=1e-7)
 
 
 @st.composite
@@ -261,7 +249,7 @@ def test_conv_transpose(data, nd, group, bias, seed):
             f >= s * n for f, s, n in zip(full, strides, size)))
     else:
         attrs["output_shape"] = [data.draw(st.integers(max(1, f - 3), f)) for f in full]
-    _check("ConvTranspose", feeds, rtol=1e-4, atol=1e-4, **attrs)
+    check_op("ConvTranspose", *feeds.values(), opset=18, peer=True, rtol=1e-4, atol=1e-4, **attrs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -294,4 +282,4 @@ def test_attention(data, b, kvh, groups, sq, skv, d, layout3d, causal, seed):
         if mask == "bool":
             m[..., 0] = True  # keep a visible key in every row
         feeds["mask"] = m if mask == "bool" else np.where(m, 0, -3).astype(np.float32)
-    _check_if_ort("Attention", feeds, opset=23, rtol=1e-4, atol=1e-5, **attrs)
+    check_if_ort("Attention", *feeds.values(), opset=23, rtol=1e-4, atol=1e-5, **attrs)

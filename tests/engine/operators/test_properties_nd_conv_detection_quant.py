@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from ai_engine import InferenceSession
-from prop_helpers import DIM, SETTINGS, SHAPE, _check_if_ort, _data, _ort
+from builders import run_ours, run_peer
+from prop_helpers import DIM, SETTINGS, SHAPE, _data, check_if_ort
 
 
 # ---------------------------------------------------------------------------------------------
@@ -31,7 +31,7 @@ def test_conv_nd_auto_pad(data, nd, auto_pad, dtype, group):
         attrs["pads"] = [data.draw(st.integers(0, 2)) for _ in range(2 * nd)]
     if data.draw(st.booleans()):
         feeds["b"] = _data([cout], dtype, 2)
-    _check_if_ort("Conv", feeds, rtol=1e-4, atol=1e-4, **attrs)
+    check_if_ort("Conv", *feeds.values(), opset=18, rtol=1e-4, atol=1e-4, **attrs)
 
 
 @SETTINGS
@@ -62,7 +62,7 @@ def test_pool_nd(data, nd, op, auto_pad, ceil_mode):
         if op == "AveragePool":
             attrs["count_include_pad"] = data.draw(st.integers(0, 1))
     x = _data([1, 2] + size, np.float32)
-    _check_if_ort(op, {"x": x}, opset=19, rtol=1e-4, atol=1e-5, **attrs)
+    check_if_ort(op, x, opset=19, rtol=1e-4, atol=1e-5, **attrs)
 
 
 @SETTINGS
@@ -87,7 +87,7 @@ def test_pad_negative_and_axes(shape, data, mode):
                 0, pads[i]) + min(0, pads[len(axes) + i]))
     feeds = {"x": _data(shape, np.float32), "p": np.array(pads, np.int64),
              "v": np.array(1.5, np.float32), "a": np.array(axes, np.int64)}
-    _check_if_ort("Pad", feeds, mode=mode)
+    check_if_ort("Pad", *feeds.values(), opset=18, rtol=1e-5, atol=1e-6, mode=mode)
 
 
 @SETTINGS
@@ -105,15 +105,17 @@ def test_einsum_broadcast(data, eq):
         for c in term.replace("...", "."):
             shape += e if c == "." else [dims[c]]
         feeds[f"x{n}"] = _data(shape, np.float32, n)
-    _check_if_ort("Einsum", feeds, equation=eq, rtol=1e-5, atol=1e-5)
+    check_if_ort("Einsum", *feeds.values(), opset=18, rtol=1e-5, atol=1e-5, equation=eq)
 
 
 @SETTINGS
 @given(shapes=st.lists(st.integers(0, 3), min_size=3, max_size=3))
 def test_matmul_empty(shapes):
     m, k, n = shapes
-    _check_if_ort("MatMul", {"a": _data((2, m, k), np.float32), "b": _data((k, n), np.float32)})
-    _check_if_ort("Gemm", {"a": _data((m, k), np.float32), "b": _data((k, n), np.float32)})
+    check_if_ort("MatMul", _data((2, m, k), np.float32), _data((k, n), np.float32), opset=18,
+                 rtol=1e-5, atol=1e-6)
+    check_if_ort("Gemm", _data((m, k), np.float32), _data((k, n), np.float32), opset=18, rtol=1e-5,
+                 atol=1e-6)
 
 
 @SETTINGS
@@ -125,21 +127,21 @@ def test_mod(shape, dtype, fmod, seed):
     a = (rng.integers(-40, 40, shape) * (1.25 if np.dtype(dtype).kind == "f" else 1))
     b = rng.integers(1, 7, shape) * rng.choice([-1, 1], shape)
     assume(fmod or np.dtype(dtype).kind != "f")  # float Mod requires fmod=1
-    _check_if_ort("Mod", {"a": a.astype(dtype), "b": b.astype(dtype)}, fmod=fmod)
+    check_if_ort("Mod", a.astype(dtype), b.astype(dtype), opset=18, rtol=1e-5, atol=1e-6, fmod=fmod)
 
 
 @SETTINGS
 @given(batch=st.lists(DIM, max_size=2), n=st.integers(1, 4), seed=st.integers(0, 99))
 def test_det(batch, n, seed):
     x = _data(batch + [n, n], np.float32, seed)
-    _check_if_ort("Det", {"x": x}, rtol=1e-4, atol=1e-4)
+    check_if_ort("Det", x, opset=18, rtol=1e-4, atol=1e-4)
 
 
 @SETTINGS
 @given(c=st.integers(1, 6), size=st.sampled_from([1, 3, 5]), seed=st.integers(0, 99))  # ORT: odd
 def test_lrn(c, size, seed):
     x = _data([2, c, 3, 2], np.float32, seed)
-    _check_if_ort("LRN", {"x": x}, size=size, alpha=0.3, beta=0.6, bias=1.5, rtol=1e-5)
+    check_if_ort("LRN", x, opset=18, rtol=1e-5, atol=1e-6, size=size, alpha=0.3, beta=0.6, bias=1.5)
 
 
 @SETTINGS
@@ -153,7 +155,8 @@ def test_non_max_suppression(n, classes, center, iou, score, max_out, seed):
     assume(len(np.unique(scores)) == scores.size)  # tie order is unspecified
     feeds = {"b": boxes, "s": scores, "m": np.array([max_out], np.int64),
              "i": np.array([iou], np.float32), "t": np.array([score], np.float32)}
-    _check_if_ort("NonMaxSuppression", feeds, center_point_box=center)
+    check_if_ort("NonMaxSuppression", *feeds.values(), opset=18, rtol=1e-5, atol=1e-6,
+                 center_point_box=center)
 
 
 @SETTINGS
@@ -166,17 +169,17 @@ def test_roi_align_avg(h, w, n, ratio, half, scale, seed):
     lo = rng.uniform(0, [w, h], (n, 2))
     rois = np.concatenate([lo, lo + rng.uniform(0.5, 3, (n, 2))], 1).astype(np.float32) / scale
     feeds = {"x": x, "r": rois, "b": rng.integers(0, 2, n).astype(np.int64)}
-    _check_if_ort("RoiAlign", feeds, opset=16, output_height=2, output_width=3,
-                  sampling_ratio=ratio, spatial_scale=scale,
-                  coordinate_transformation_mode=half, rtol=1e-4, atol=1e-5)
+    check_if_ort("RoiAlign", *feeds.values(), opset=16, rtol=1e-4, atol=1e-5, output_height=2,
+                 output_width=3, sampling_ratio=ratio, spatial_scale=scale,
+                 coordinate_transformation_mode=half)
 
 
 @SETTINGS
 @given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=3), data=st.data())
 def test_center_crop_pad(shape, data):
     target = [data.draw(st.integers(1, 6)) for _ in shape]
-    _check_if_ort("CenterCropPad", {"x": _data(shape, np.float32),
-                                    "s": np.array(target, np.int64)})
+    check_if_ort("CenterCropPad", _data(shape, np.float32), np.array(target, np.int64), opset=18,
+                 rtol=1e-5, atol=1e-6)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,7 +189,7 @@ def test_center_crop_pad(shape, data):
 @given(shape=SHAPE, seed=st.integers(0, 999), spread=st.sampled_from([0.01, 1, 100]))
 def test_dynamic_quantize_linear(shape, seed, spread):
     x = (_data(shape, np.float32, seed) * spread).astype(np.float32)
-    _check_if_ort("DynamicQuantizeLinear", {"x": x}, 3, opset=11, rtol=1e-6, atol=1)
+    check_if_ort("DynamicQuantizeLinear", x, outputs=3, opset=11, rtol=1e-6, atol=1)
 
 
 @SETTINGS
@@ -195,13 +198,13 @@ def test_dynamic_quantize_linear(shape, seed, spread):
 def test_matmul_integer_and_qlinear(m, k, n, seed, a_dtype, b_dtype):
     a, b = _data((2, m, k), a_dtype, seed), _data((k, n), b_dtype, seed + 1)
     za, zb = np.array(3, a_dtype), np.array(2, b_dtype)
-    _check_if_ort("MatMulInteger", {"a": a, "b": b, "za": za, "zb": zb}, opset=10)
+    check_if_ort("MatMulInteger", a, b, za, zb, opset=10, rtol=1e-5, atol=1e-6)
     if a_dtype == b_dtype:
         feeds = {"a": a, "sa": np.array(0.05, np.float32), "za": za, "b": b,
                  "sb": np.array(0.1, np.float32), "zb": zb, "sy": np.array(0.3, np.float32),
                  "zy": np.array(5, a_dtype)}
         # ORT's integer requantization may differ by one step from exact rounding
-        _check_if_ort("QLinearMatMul", feeds, opset=10, rtol=0, atol=1)
+        check_if_ort("QLinearMatMul", *feeds.values(), opset=10, rtol=0, atol=1)
 
 
 @SETTINGS
@@ -217,8 +220,7 @@ def test_cast_bfloat16(seed, src):
              helper.make_node("Cast", ["h"], ["y"], to=TensorProto.FLOAT)]
     model = make_model(nodes, [tensor_info("x", helper.np_dtype_to_tensor_dtype(x.dtype))],
                        [tensor_info("y")], opset=19)
-    np.testing.assert_array_equal(InferenceSession(model).run(None, {"x": x})[0],
-                                  _ort(model, {"x": x})[0])
+    np.testing.assert_array_equal(run_ours(model, {"x": x})[0], run_peer(model, {"x": x})[0])
 
 
 @SETTINGS
@@ -233,4 +235,4 @@ def test_resize_tf_crop_and_resize(h, w, oh, ow, mode, seed):
                  extrapolation_value=-7.0, nearest_mode="round_prefer_ceil")
     # ORT copies an axis whose size does not change, ignoring its roi crop
     assume(oh != h and ow != w)
-    _check_if_ort("Resize", feeds, opset=19, rtol=1e-4, atol=1e-4, **attrs)
+    check_if_ort("Resize", *feeds.values(), opset=19, rtol=1e-4, atol=1e-4, **attrs)

@@ -5,7 +5,8 @@ import numpy as np
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from prop_helpers import DIM, DTYPES, FLOATS, SETTINGS, SHAPE, _check, _check_if_ort, _data
+from builders import check_op
+from prop_helpers import DIM, DTYPES, FLOATS, SETTINGS, SHAPE, _data, check_if_ort
 
 
 @SETTINGS
@@ -17,7 +18,7 @@ def test_unique(shape, data, sorted_, dtype):
     attrs = dict(sorted=1)
     if data.draw(st.booleans()):
         attrs["axis"] = data.draw(st.integers(-rank, rank - 1))
-    _check("Unique", {"x": x}, 4, opset=11, **attrs)
+    check_op("Unique", x, outputs=4, opset=11, peer=True, rtol=1e-5, atol=1e-6, **attrs)
 
 
 @SETTINGS
@@ -28,7 +29,8 @@ def test_compress(shape, data, dtype):
     n = int(np.prod(shape)) if axis is None else shape[axis]
     cond = np.array(data.draw(st.lists(st.booleans(), min_size=1, max_size=n)))
     attrs = {} if axis is None else {"axis": axis}
-    _check("Compress", {"x": _data(shape, dtype), "c": cond}, via_f64=["x"], **attrs)
+    check_op("Compress", _data(shape, dtype), cond, opset=18, peer=True, rtol=1e-5, atol=1e-6,
+             peer_widen=[0], **attrs)
 
 
 @SETTINGS
@@ -37,8 +39,8 @@ def test_compress(shape, data, dtype):
 def test_reverse_sequence(t, b, rest, data, time_axis):
     shape = ([t, b] if time_axis == 0 else [b, t]) + rest
     lens = np.array([data.draw(st.integers(1, t)) for _ in range(b)], np.int64)
-    _check("ReverseSequence", {"x": _data(shape, np.float32), "l": lens},
-           time_axis=time_axis, batch_axis=1 - time_axis)
+    check_op("ReverseSequence", _data(shape, np.float32), lens, opset=18, peer=True, rtol=1e-5,
+             atol=1e-6, time_axis=time_axis, batch_axis=1 - time_axis)
 
 
 @SETTINGS
@@ -51,7 +53,7 @@ def test_variadic(n, data, op, dtype):
     for i in range(n):
         s = [d if data.draw(st.booleans()) else 1 for d in full]
         feeds[f"x{i}"] = _data(s[data.draw(st.integers(0, rank)):], dtype, i)
-    _check_if_ort(op, feeds, rtol=1e-3, atol=1e-3)
+    check_if_ort(op, *feeds.values(), opset=18, rtol=1e-3, atol=1e-3)
 
 
 @SETTINGS
@@ -66,8 +68,9 @@ def test_maxpool_indices(shape, data, ceil_mode, storage):
     assume(all((kk - 1) * d + 1 <= s + 2 * p for kk, d, s, p in zip(k, dil, shape, pads)))
     x = np.random.default_rng(0).permutation(2 * 3 * int(np.prod(shape))).astype(
         np.float32).reshape([2, 3] + shape)
-    _check("MaxPool", {"x": x}, 2, kernel_shape=k, dilations=dil, strides=strides, pads=pads,
-           ceil_mode=ceil_mode, storage_order=storage if nd == 2 else 0)
+    check_op("MaxPool", x, outputs=2, opset=18, peer=True, rtol=1e-5, atol=1e-6, kernel_shape=k,
+             dilations=dil, strides=strides, pads=pads, ceil_mode=ceil_mode,
+             storage_order=storage if nd == 2 else 0)
 
 
 @SETTINGS
@@ -75,7 +78,8 @@ def test_maxpool_indices(shape, data, ceil_mode, storage):
                                                                                   np.float64]))
 def test_lp_normalization(shape, data, p, dtype):
     axis = data.draw(st.integers(-len(shape), len(shape) - 1))
-    _check("LpNormalization", {"x": _data(shape, dtype)}, axis=axis, p=p, rtol=1e-5)
+    check_op("LpNormalization", _data(shape, dtype), opset=18, peer=True, rtol=1e-5, atol=1e-6,
+             axis=axis, p=p)
 
 
 @SETTINGS
@@ -85,8 +89,8 @@ def test_group_normalization(shape, groups, per_group, dtype):
     c = groups * per_group
     x = _data([2, c] + shape, dtype)
     feeds = {"x": x, "s": _data(c, dtype, 1), "b": _data(c, dtype, 2)}
-    _check("GroupNormalization", feeds, opset=21, num_groups=groups, epsilon=1e-3, rtol=1e-4,
-           atol=1e-5)
+    check_op("GroupNormalization", *feeds.values(), opset=21, peer=True, rtol=1e-4, atol=1e-5,
+             num_groups=groups, epsilon=1e-3)
 
 
 @SETTINGS
@@ -96,7 +100,7 @@ def test_softmax_family(shape, data, op, opset, dtype):
     axis = data.draw(st.integers(-len(shape), len(shape) - 1))
     x = np.random.default_rng(0).integers(-3, 3, shape).astype(dtype)  # ties for Hardmax
     tol = dict(rtol=1e-2, atol=1e-2) if dtype == np.float16 else dict(rtol=1e-5, atol=1e-6)
-    _check_if_ort(op, {"x": x}, opset=opset, axis=axis, **tol)
+    check_if_ort(op, x, opset=opset, axis=axis, **tol)
 
 
 @SETTINGS
@@ -115,9 +119,9 @@ def test_quantize_dequantize(shape, data, to, saturate_range):
         scale, zp = scale.reshape(()), zp.reshape(())
     x = _data(shape, np.float32) * (300 if saturate_range else 3)
     x = np.round(x * 8) / 8 + 1 / 16  # off the .5 ties a float32 division would blur
-    _check_if_ort("QuantizeLinear", {"x": x, "s": scale, "z": zp}, opset=21, axis=axis)
+    check_if_ort("QuantizeLinear", x, scale, zp, opset=21, rtol=1e-5, atol=1e-6, axis=axis)
     q = _data(shape, to)
-    _check_if_ort("DequantizeLinear", {"x": q, "s": scale, "z": zp}, opset=21, axis=axis)
+    check_if_ort("DequantizeLinear", q, scale, zp, opset=21, rtol=1e-5, atol=1e-6, axis=axis)
 
 
 @SETTINGS
@@ -137,7 +141,7 @@ def test_unary(shape, op, dtype, scale):
     x = x.astype(dtype)
     opset = {"Gelu": 20, "Celu": 12}.get(op, 18)
     tol = dict(rtol=2e-3, atol=2e-3) if dtype == np.float16 else dict(rtol=1e-5, atol=1e-6)
-    _check_if_ort(op, {"x": x}, opset=opset, **tol)
+    check_if_ort(op, x, opset=opset, **tol)
 
 
 @SETTINGS
@@ -155,7 +159,7 @@ def test_reductions_dtypes(shape, data, op, dtype, keepdims, noop):
         x = np.where(x == 2, -1, 1).astype(dtype) if dtype != np.uint8 else x // x
     feeds = {"x": x, "a": np.array(axes, np.int64)} if axes else {"x": x}
     tol = dict(rtol=2e-3, atol=2e-3) if dtype == np.float16 else dict(rtol=1e-6, atol=1e-6)
-    _check_if_ort(op, feeds, keepdims=keepdims, noop_with_empty_axes=noop, **tol)
+    check_if_ort(op, *feeds.values(), opset=18, keepdims=keepdims, noop_with_empty_axes=noop, **tol)
 
 
 @SETTINGS
@@ -166,7 +170,7 @@ def test_pow(shapes, data, dtype, edtype):
     x = np.random.default_rng(0).integers(-3, 4, shapes).astype(dtype)
     e = np.random.default_rng(1).integers(0, 4, shapes[data.draw(st.integers(0, 2)):]).astype(
         edtype)
-    _check("Pow", {"x": x, "e": e}, rtol=1e-5)
+    check_op("Pow", x, e, opset=18, peer=True, rtol=1e-5, atol=1e-6)
 
 
 @SETTINGS
@@ -177,7 +181,7 @@ def test_bitshift(shape, dtype, direction, seed):
     rng = np.random.default_rng(seed)
     x = rng.integers(0, np.iinfo(dtype).max, shape, dtype=dtype, endpoint=True)
     s = rng.integers(0, bits, shape).astype(dtype)
-    _check("BitShift", {"x": x, "s": s}, direction=direction, rtol=0, atol=0)
+    check_op("BitShift", x, s, opset=18, peer=True, rtol=0, atol=0, direction=direction)
 
 
 @SETTINGS
@@ -191,8 +195,8 @@ def test_grid_sample(h, w, oh, ow, mode, padding, align, seed):
     grid = (rng.uniform(-1.3, 1.3, (1, oh, ow, 2))).astype(np.float32)
     if mode == "nearest":  # keep samples off the rounding ties
         grid = (np.round(grid * 16) / 16 + 1 / 64).astype(np.float32)
-    _check("GridSample", {"x": x, "g": grid}, opset=20, mode=mode, padding_mode=padding,
-           align_corners=align, rtol=1e-4, atol=1e-4)
+    check_op("GridSample", x, grid, opset=20, peer=True, rtol=1e-4, atol=1e-4, mode=mode,
+             padding_mode=padding, align_corners=align)
 
 
 @SETTINGS
@@ -208,8 +212,8 @@ def test_resize_nd(shape, data, mode, dtype):
     nearest = data.draw(st.sampled_from(["round_prefer_floor", "round_prefer_ceil", "floor",
                                          "ceil"]))
     feeds = {"x": _data(shape, dtype), "": None, "r": np.array(scales, np.float32)}
-    _check("Resize", feeds, opset=19, mode=mode, coordinate_transformation_mode=coord,
-           nearest_mode=nearest)
+    check_op("Resize", *feeds.values(), opset=19, peer=True, rtol=1e-5, atol=1e-6, mode=mode,
+             coordinate_transformation_mode=coord, nearest_mode=nearest)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,28 +228,34 @@ def test_empty_tensors(shape, data, dtype):
     x = _data(shape, dtype)
     rank = len(shape)
     axis = data.draw(st.integers(-rank, rank - 1))
-    _check_if_ort("Transpose", {"x": x}, perm=list(data.draw(st.permutations(range(rank)))))
-    _check_if_ort("Softmax", {"x": x.astype(np.float32)}, axis=axis)
-    _check_if_ort("CumSum", {"x": x, "a": np.array(axis, np.int64)},
-                  reverse=data.draw(st.integers(0, 1)))
-    _check_if_ort("Tile", {"x": x, "r": np.array([data.draw(st.integers(0, 2))
-                                                  for _ in shape], np.int64)})
-    _check_if_ort("Flatten", {"x": x}, axis=data.draw(st.integers(-rank, rank)))
-    _check_if_ort("Where", {"c": _data(shape[1:], np.bool_), "a": x, "b": x[..., :1] if
-                            shape[-1] else x})
-    _check_if_ort("ReduceSum", {"x": x, "a": np.array([axis], np.int64)},
-                  keepdims=data.draw(st.integers(0, 1)))
+    check_if_ort("Transpose", x, opset=18, rtol=1e-5, atol=1e-6,
+                 perm=list(data.draw(st.permutations(range(rank)))))
+    check_if_ort("Softmax", x.astype(np.float32), opset=18, rtol=1e-5, atol=1e-6, axis=axis)
+    check_if_ort("CumSum", x, np.array(axis, np.int64), opset=18, rtol=1e-5, atol=1e-6,
+                 reverse=data.draw(st.integers(0, 1)))
+    check_if_ort("Tile", x, np.array([data.draw(st.integers(0, 2))
+                                                  for _ in shape], np.int64),
+                 opset=18, rtol=1e-5, atol=1e-6)
+    check_if_ort("Flatten", x, opset=18, rtol=1e-5, atol=1e-6,
+                 axis=data.draw(st.integers(-rank, rank)))
+    check_if_ort("Where", _data(shape[1:], np.bool_), x, x[..., :1] if
+                            shape[-1] else x,
+                 opset=18, rtol=1e-5, atol=1e-6)
+    check_if_ort("ReduceSum", x, np.array([axis], np.int64), opset=18, rtol=1e-5, atol=1e-6,
+                 keepdims=data.draw(st.integers(0, 1)))
     # (ReduceMean of nothing is undefined in the spec; the rest have defined values)
     for op in ["ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum",
                "ReduceLogSumExp", "ReduceSumSquare"]:
-        _check_if_ort(op, {"x": x, "a": np.array([axis], np.int64)})
+        check_if_ort(op, x, np.array([axis], np.int64), opset=18, rtol=1e-5, atol=1e-6)
     if shape[axis]:
-        _check_if_ort("ArgMax", {"x": x}, axis=axis)
+        check_if_ort("ArgMax", x, opset=18, rtol=1e-5, atol=1e-6, axis=axis)
     k = data.draw(st.integers(0, shape[axis]))
-    _check_if_ort("TopK", {"x": x, "k": np.array([k], np.int64)}, 2, axis=axis)
-    _check_if_ort("Pad", {"x": x, "p": np.array([1] * rank + [0] * rank, np.int64)})
-    _check_if_ort("Gather", {"x": x, "i": np.zeros([0, 2], np.int64)}, axis=axis)
-    _check_if_ort("Concat", {"x": x, "y": x}, axis=axis)
-    _check_if_ort("NonZero", {"x": x})
-    _check_if_ort("Resize", {"x": x.astype(np.float32), "": None,
-                             "r": np.full(rank, 2, np.float32)}, opset=19)
+    check_if_ort("TopK", x, np.array([k], np.int64), outputs=2, opset=18, rtol=1e-5, atol=1e-6,
+                 axis=axis)
+    check_if_ort("Pad", x, np.array([1] * rank + [0] * rank, np.int64), opset=18, rtol=1e-5,
+                 atol=1e-6)
+    check_if_ort("Gather", x, np.zeros([0, 2], np.int64), opset=18, rtol=1e-5, atol=1e-6, axis=axis)
+    check_if_ort("Concat", x, x, opset=18, rtol=1e-5, atol=1e-6, axis=axis)
+    check_if_ort("NonZero", x, opset=18, rtol=1e-5, atol=1e-6)
+    check_if_ort("Resize", x.astype(np.float32), None, np.full(rank, 2, np.float32), opset=19,
+                 rtol=1e-5, atol=1e-6)

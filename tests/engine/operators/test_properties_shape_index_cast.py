@@ -12,9 +12,8 @@ import numpy as np
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from ai_engine import InferenceSession
-from prop_helpers import (DIM, DTYPES, SETTINGS, SHAPE, _check, _data, _ort,
-                          broadcast_shapes)
+from builders import check_op, run_ours, run_peer
+from prop_helpers import DIM, DTYPES, SETTINGS, SHAPE, _data, broadcast_shapes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -31,7 +30,8 @@ def test_concat(shape, dtype, data):
         s = list(shape)
         s[axis] = data.draw(st.integers(0 if n > 1 else 1, 3))
         feeds[f"x{i}"] = _data(s, dtype, i)
-    _check("Concat", feeds, axis=axis, via_f64=list(feeds))
+    check_op("Concat", *feeds.values(), opset=18, peer=True, rtol=1e-5, atol=1e-6, axis=axis,
+             peer_widen=range(len(feeds)))
 
 
 @SETTINGS
@@ -45,11 +45,13 @@ def test_split(shape, dtype, data):
         n = data.draw(st.integers(1, dim))
         # ORT rejects a split whose chunks run out before the last one (5 into 4: 2,2,1,0)
         assume(dim - (n - 1) * -(-dim // n) >= 0)
-        _check("Split", {"x": x}, n, axis=axis, num_outputs=n, via_f64=["x"])
+        check_op("Split", x, outputs=n, opset=18, peer=True, rtol=1e-5, atol=1e-6, axis=axis,
+                 num_outputs=n, peer_widen=[0])
     else:
         cuts = sorted(data.draw(st.lists(st.integers(0, dim), max_size=3)))
         split = np.diff([0] + cuts + [dim]).astype(np.int64)
-        _check("Split", {"x": x, "split": split}, len(split), axis=axis, via_f64=["x"])
+        check_op("Split", x, split, outputs=len(split), opset=18, peer=True, rtol=1e-5, atol=1e-6,
+                 axis=axis, peer_widen=[0])
 
 
 @SETTINGS
@@ -61,15 +63,16 @@ def test_squeeze_unsqueeze_flatten(shape, dtype, data):
     axes = data.draw(st.lists(st.sampled_from(ones), unique=True)) if ones else []
     axes = [a - rank if data.draw(st.booleans()) else a for a in axes]
     if axes:
-        _check("Squeeze", {"x": x, "axes": np.array(axes, np.int64)})
+        check_op("Squeeze", x, np.array(axes, np.int64), opset=18, peer=True, rtol=1e-5, atol=1e-6)
     else:
-        _check("Squeeze", {"x": x})
+        check_op("Squeeze", x, opset=18, peer=True, rtol=1e-5, atol=1e-6)
     out_rank = rank + data.draw(st.integers(1, 3))
     uaxes = data.draw(st.lists(st.integers(-out_rank, out_rank - 1), min_size=out_rank - rank,
                                max_size=out_rank - rank, unique_by=lambda a: a % out_rank))
-    _check("Unsqueeze", {"x": x, "axes": np.array(uaxes, np.int64)})
-    _check("Unsqueeze", {"x": x}, opset=11, axes=uaxes)
-    _check("Flatten", {"x": x}, axis=data.draw(st.integers(-rank, rank)))
+    check_op("Unsqueeze", x, np.array(uaxes, np.int64), opset=18, peer=True, rtol=1e-5, atol=1e-6)
+    check_op("Unsqueeze", x, opset=11, peer=True, rtol=1e-5, atol=1e-6, axes=uaxes)
+    check_op("Flatten", x, opset=18, peer=True, rtol=1e-5, atol=1e-6,
+             axis=data.draw(st.integers(-rank, rank)))
 
 
 @SETTINGS
@@ -95,7 +98,8 @@ def test_reshape(shape, data):
     assume(target.count(-1) <= 1)
     if not total:
         assume(-1 not in target)  # -1 beside a zero dimension is ambiguous
-    _check("Reshape", {"x": x, "s": np.array(target, np.int64)}, allowzero=allowzero)
+    check_op("Reshape", x, np.array(target, np.int64), opset=18, peer=True, rtol=1e-5, atol=1e-6,
+             allowzero=allowzero)
 
 
 @SETTINGS
@@ -106,16 +110,19 @@ def test_expand_and_tile(shape, dtype, data):
     target = extra + [data.draw(st.sampled_from([1, d])) if d != 1
                       else data.draw(st.integers(1, 3)) for d in shape]
     target = target[data.draw(st.integers(0, len(target))):]  # a shorter shape broadcasts too
-    _check("Expand", {"x": x, "s": np.array(target, np.int64)}, via_f64=["x"])
+    check_op("Expand", x, np.array(target, np.int64), opset=18, peer=True, rtol=1e-5, atol=1e-6,
+             peer_widen=[0])
     reps = data.draw(st.lists(st.integers(0, 3), min_size=len(shape), max_size=len(shape)))
-    _check("Tile", {"x": x, "r": np.array(reps, np.int64)}, via_f64=["x"])
+    check_op("Tile", x, np.array(reps, np.int64), opset=18, peer=True, rtol=1e-5, atol=1e-6,
+             peer_widen=[0])
 
 
 @given(shapes=broadcast_shapes(3), dtype=DTYPES, seed=st.integers(0, 99))
 def test_where(shapes, dtype, seed):
     feeds = {"c": _data(shapes[0], np.bool_, seed), "a": _data(shapes[1], dtype, seed + 1),
              "b": _data(shapes[2], dtype, seed + 2)}
-    _check("Where", feeds, via_f64=["a", "b"])
+    check_op("Where", *feeds.values(), opset=18, peer=True, rtol=1e-5, atol=1e-6,
+             peer_widen=[1, 2])
 
 
 @SETTINGS
@@ -125,9 +132,11 @@ def test_depth_space(shape, block, mode, dtype):
     n, c, h, w = 1, shape[0] * block * block, shape[1], shape[2]
     x = _data((n, c, h, w), dtype)
     if dtype != np.bool_:
-        _check("DepthToSpace", {"x": x}, blocksize=block, mode=mode, via_f64=["x"])
+        check_op("DepthToSpace", x, opset=18, peer=True, rtol=1e-5, atol=1e-6, blocksize=block,
+                 mode=mode, peer_widen=[0])
     y = _data((n, shape[0], h * block, w * block), dtype)
-    _check("SpaceToDepth", {"x": y}, blocksize=block, via_f64=["x"])
+    check_op("SpaceToDepth", y, opset=18, peer=True, rtol=1e-5, atol=1e-6, blocksize=block,
+             peer_widen=[0])
 
 
 @SETTINGS
@@ -135,8 +144,9 @@ def test_depth_space(shape, block, mode, dtype):
        k=st.integers(-6, 6), dtype=DTYPES)
 def test_trilu(shape, upper, k, dtype):
     x = _data(shape, dtype)
-    _check("Trilu", {"x": x, "k": np.array(k, np.int64)}, upper=upper, via_f64=["x"])
-    _check("Trilu", {"x": x}, upper=upper, via_f64=["x"])
+    check_op("Trilu", x, np.array(k, np.int64), opset=18, peer=True, rtol=1e-5, atol=1e-6,
+             upper=upper, peer_widen=[0])
+    check_op("Trilu", x, opset=18, peer=True, rtol=1e-5, atol=1e-6, upper=upper, peer_widen=[0])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,7 +167,8 @@ def test_gather_elements(shape, dtype, data):
     idx_shape = [data.draw(st.integers(1, d)) for d in shape]
     idx_shape[axis] = data.draw(st.integers(1, 4))
     feeds = {"x": _data(shape, dtype), "i": _indices(data, shape[axis], idx_shape)}
-    _check("GatherElements", feeds, axis=axis, via_f64=["x"])
+    check_op("GatherElements", *feeds.values(), opset=18, peer=True, rtol=1e-5, atol=1e-6,
+             axis=axis, peer_widen=[0])
 
 
 @SETTINGS
@@ -169,7 +180,8 @@ def test_gather_nd(shape, dtype, data):
     mid = data.draw(st.lists(DIM, max_size=2))
     idx = np.stack([_indices(data, shape[b + j], shape[:b] + mid) for j in range(depth)], -1)
     feeds = {"x": _data(shape, dtype), "i": idx}
-    _check("GatherND", feeds, batch_dims=b, via_f64=["x"])
+    check_op("GatherND", *feeds.values(), opset=18, peer=True, rtol=1e-5, atol=1e-6, batch_dims=b,
+             peer_widen=[0])
 
 
 @SETTINGS
@@ -189,7 +201,8 @@ def test_scatter_nd(shape, data, reduction, dtype):
     idx = np.where(data.draw(st.booleans()), idx - np.array(shape[:depth]), idx)
     upd = _data([len(picks)] + shape[depth:], dtype, 1)
     feeds = {"x": _data(shape, dtype), "i": idx.astype(np.int64), "u": upd}
-    _check("ScatterND", feeds, reduction=reduction)
+    check_op("ScatterND", *feeds.values(), opset=18, peer=True, rtol=1e-5, atol=1e-6,
+             reduction=reduction)
 
 
 @SETTINGS
@@ -211,7 +224,8 @@ def test_scatter_elements(shape, data, reduction, dtype):
     else:
         idx = _indices(data, dim, idx_shape)
     feeds = {"x": _data(shape, dtype), "i": idx, "u": _data(idx_shape, dtype, 1)}
-    _check("ScatterElements", feeds, axis=axis, reduction=reduction)
+    check_op("ScatterElements", *feeds.values(), opset=18, peer=True, rtol=1e-5, atol=1e-6,
+             axis=axis, reduction=reduction)
 
 
 @SETTINGS
@@ -225,7 +239,7 @@ def test_one_hot(depth, shape, data, dtype):  # ORT wants rank >= 1 indices
                                       max_size=int(np.prod(shape))))).reshape(shape)
     feeds = {"i": idx.astype(dtype), "d": np.array([depth], dtype),
              "v": np.array([-2, 5], np.float32)}
-    _check("OneHot", feeds, axis=axis)
+    check_op("OneHot", *feeds.values(), opset=18, peer=True, rtol=1e-5, atol=1e-6, axis=axis)
 
 
 @SETTINGS
@@ -234,7 +248,7 @@ def test_nonzero(shape, dtype, seed):
     x = _data(shape, dtype, seed)
     if x.dtype.kind == "f":
         x = np.where(x > 0.3, x, 0).astype(dtype)
-    _check("NonZero", {"x": x}, via_f64=["x"])
+    check_op("NonZero", x, opset=18, peer=True, rtol=1e-5, atol=1e-6, peer_widen=[0])
 
 
 @SETTINGS
@@ -245,7 +259,7 @@ def test_range(start, limit, delta, dtype):
     scale = 0.5 if np.dtype(dtype).kind == "f" else 1
     feeds = {"s": np.array(start * scale, dtype), "l": np.array(limit * scale, dtype),
              "d": np.array(delta * scale, dtype)}
-    _check("Range", feeds)
+    check_op("Range", *feeds.values(), opset=18, peer=True, rtol=1e-5, atol=1e-6)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,7 +275,8 @@ def test_topk(shape, data, largest, dtype):
     k = data.draw(st.integers(0, shape[axis]))
     x = np.random.default_rng(k).integers(0, 3, shape).astype(dtype)  # many ties
     feeds = {"x": x, "k": np.array([k], np.int64)}
-    _check("TopK", feeds, 2, axis=axis, largest=largest, sorted=1, via_f64=["x"])
+    check_op("TopK", *feeds.values(), outputs=2, opset=18, peer=True, rtol=1e-5, atol=1e-6,
+             axis=axis, largest=largest, sorted=1, peer_widen=[0])
 
 
 @SETTINGS
@@ -273,7 +288,8 @@ def test_argmax_argmin(shape, data, op, last, keepdims, dtype):
     rank = len(shape)
     axis = data.draw(st.integers(-rank, rank - 1))
     x = np.random.default_rng(rank).integers(0, 3, shape).astype(dtype)
-    _check(op, {"x": x}, axis=axis, keepdims=keepdims, select_last_index=last, via_f64=["x"])
+    check_op(op, x, opset=18, peer=True, rtol=1e-5, atol=1e-6, axis=axis, keepdims=keepdims,
+             select_last_index=last, peer_widen=[0])
 
 
 @SETTINGS
@@ -283,8 +299,8 @@ def test_argmax_argmin(shape, data, op, last, keepdims, dtype):
 def test_cumsum(shape, data, exclusive, reverse, dtype, axis_dtype):
     rank = len(shape)
     axis = np.array(data.draw(st.integers(-rank, rank - 1)), axis_dtype)
-    _check("CumSum", {"x": _data(shape, dtype), "a": axis}, exclusive=exclusive,
-           reverse=reverse, rtol=1e-5, atol=1e-5)
+    check_op("CumSum", _data(shape, dtype), axis, opset=18, peer=True, rtol=1e-5, atol=1e-5,
+             exclusive=exclusive, reverse=reverse)
 
 
 @SETTINGS
@@ -299,7 +315,7 @@ def test_clip(shape, data, dtype):
     feeds = {"x": x, "": None, "hi": hi} if lo is None else {"x": x, "lo": lo, "hi": hi}
     if hi is None:
         feeds.pop("hi")
-    _check("Clip", feeds)
+    check_op("Clip", *feeds.values(), opset=18, peer=True, rtol=1e-5, atol=1e-6)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,7 +356,7 @@ def test_cast_numeric(src, dst, seed):
         x = rng.integers(info.min, info.max, 16, dtype=src, endpoint=True)
         x[:3] = [info.min, info.max, 0]
     dst_onnx = __import__("onnx").helper.np_dtype_to_tensor_dtype(dst)
-    _check("Cast", {"x": x}, opset=19, to=dst_onnx, rtol=0, atol=0)
+    check_op("Cast", x, opset=19, peer=True, rtol=0, atol=0, to=dst_onnx)
 
 
 @SETTINGS
@@ -360,8 +376,8 @@ def test_cast_float8(seed, saturate, to, src):
              helper.make_node("Cast", ["f8"], ["y"], to=TensorProto.FLOAT)]
     model = make_model(nodes, [tensor_info("x", helper.np_dtype_to_tensor_dtype(x.dtype))],
                        [tensor_info("y")], opset=19)
-    ours = InferenceSession(model).run(None, {"x": x})[0]
-    peer = _ort(model, {"x": x})[0]
+    ours = run_ours(model, {"x": x})[0]
+    peer = run_peer(model, {"x": x})[0]
     # With saturate=0, ORT clamps E4M3FN values just past 448 (up to 512) to 448 where the
     # spec rounds them to NaN: beyond the largest finite value, follow the spec's formula.
     beyond = np.abs(x.astype(np.float32)) > (448 if to == "FLOAT8E4M3FN" else 57344)

@@ -8,31 +8,31 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from builders import one_node_model, run_ours, run_peer
+from builders import const, run_op, run_op_peer
 from ai_engine.errors import EngineError
 
 rng = np.random.default_rng(7)
 
 
-def _reduce_model(op, x, axes, opset, attrs):
-    """``axes`` goes in as an attribute or (opset >= 18 / ReduceSum >= 13) as a constant
-    input, as that opset wants."""
-    consts = {}
-    if axes is not None:
-        if opset >= 18 or (op == "ReduceSum" and opset >= 13):
-            consts["axes"] = np.asarray(axes, np.int64)
-        else:
-            attrs["axes"] = list(axes)
-    return one_node_model(op, {"x": x}, ["y"], opset, attrs, consts=consts)
+def _with_axes(op, x, axes, opset, attrs):
+    """``x`` and ``axes`` as ``opset`` wants them: axes as a constant input from opset 18
+    (ReduceSum: 13), as an attribute before."""
+    if axes is None:
+        return [x], attrs
+    if opset >= 18 or (op == "ReduceSum" and opset >= 13):
+        return [x, const(np.asarray(axes, np.int64))], attrs
+    return [x], {**attrs, "axes": list(axes)}
 
 
 def run(op, x, axes=None, opset=18, **attrs):
     """Reduce ``x`` with ai-engine."""
-    return run_ours(_reduce_model(op, x, axes, opset, attrs), {"x": x})[0]
+    inputs, attrs = _with_axes(op, x, axes, opset, attrs)
+    return run_op(op, *inputs, opset=opset, **attrs)[0]
 
 
 def run_ort(op, x, axes=None, opset=18, **attrs):
-    return run_peer(_reduce_model(op, x, axes, opset, attrs), {"x": x})[0]
+    inputs, attrs = _with_axes(op, x, axes, opset, attrs)
+    return run_op_peer(op, *inputs, opset=opset, **attrs)[0]
 
 
 def _np_reduce(op, x, axes, keepdims):

@@ -11,49 +11,13 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-import onnxruntime as ort
 import pytest
-from onnx import TensorProto, helper
 
-from ai_engine import InferenceSession
 from ai_engine.errors import KernelError
 
+from builders import check_op, run_op, run_op_peer
+
 rng = np.random.default_rng(0)
-
-
-def _model(op, inputs, opset, n_out=1, out_type=TensorProto.UNDEFINED, **attrs):
-    names = [f"x{i}" if a is not None else "" for i, a in enumerate(inputs)]
-    outs = [f"y{i}" for i in range(n_out)]
-    node = helper.make_node(op, names, outs, **attrs)
-    vi = [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
-          for n, a in zip(names, inputs) if n]
-    graph = helper.make_graph([node], op, vi, [
-        helper.make_tensor_value_info(o, out_type, None) for o in outs])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-
-
-def run(op, *inputs, opset=19, **attrs):
-    feeds = {f"x{i}": a for i, a in enumerate(inputs) if a is not None}
-    return InferenceSession(_model(op, inputs, opset, **attrs)).run(None, feeds)[0]
-
-
-def run_ort(op, *inputs, opset=19, **attrs):
-    feeds = {f"x{i}": a for i, a in enumerate(inputs) if a is not None}
-    model = _model(op, inputs, opset,
-                   out_type=helper.np_dtype_to_tensor_dtype(inputs[0].dtype), **attrs)
-    model.ir_version = min(model.ir_version, 10)
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return sess.run(None, feeds)[0]
-
-
-def both(op, *inputs, rtol=1e-5, atol=1e-5, **attrs):
-    got, want = run(op, *inputs, **attrs), run_ort(op, *inputs, **attrs)
-    assert got.dtype == want.dtype and got.shape == want.shape
-    np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=rtol,
-                               atol=atol)
-    return got
-
-
 X = rng.random((2, 3, 5, 7)).astype(np.float32)
 NONE = np.zeros(0, np.float32)
 
@@ -65,38 +29,41 @@ NONE = np.zeros(0, np.float32)
 @pytest.mark.parametrize("scales", [(1, 1, 2.0, 1.5), (1, 1, 0.6, 0.5), (1, 1, 1.7, 3.0)])
 def test_resize_scales_vs_ort(mode, ctm, scales):
     s = np.array(scales, np.float32)
-    both("Resize", X, NONE, s, mode=mode, coordinate_transformation_mode=ctm)
+    check_op("Resize", X, NONE, s, opset=19, peer=True, rtol=1e-5, atol=1e-5, mode=mode,
+             coordinate_transformation_mode=ctm)
 
 
 @pytest.mark.parametrize("mode", ["nearest", "linear", "cubic"])
 def test_resize_align_corners_sizes_vs_ort(mode):
     # With scales whose scale * length is fractional, onnxruntime divides by the integer
     # output length and the ONNX reference (followed here) by the fractional one: use sizes.
-    both("Resize", X, None, None, np.array([2, 3, 9, 4], np.int64), mode=mode,
-         coordinate_transformation_mode="align_corners", opset=13)
+    check_op("Resize", X, None, None, np.array([2, 3, 9, 4], np.int64), opset=13, peer=True,
+             rtol=1e-5, atol=1e-5, mode=mode, coordinate_transformation_mode="align_corners")
 
 
 @pytest.mark.parametrize("nearest_mode", ["round_prefer_floor", "round_prefer_ceil", "floor",
                                           "ceil"])
 def test_resize_nearest_modes_sizes(nearest_mode):
     sizes = np.array([2, 3, 9, 4], np.int64)
-    both("Resize", X, None, None, sizes, mode="nearest", nearest_mode=nearest_mode,
-         coordinate_transformation_mode="half_pixel", opset=13)
+    check_op("Resize", X, None, None, sizes, opset=13, peer=True, rtol=1e-5, atol=1e-5,
+             mode="nearest", nearest_mode=nearest_mode,
+             coordinate_transformation_mode="half_pixel")
 
 
 @pytest.mark.parametrize("mode", ["linear", "cubic"])
 def test_resize_antialias_sizes_vs_ort(mode):
     x = rng.random((1, 2, 17, 13)).astype(np.float32)
-    both("Resize", x, None, None, np.array([5, 4], np.int64), mode=mode, antialias=1,
-         axes=[2, 3])
+    check_op("Resize", x, None, None, np.array([5, 4], np.int64), opset=19, peer=True, rtol=1e-5,
+             atol=1e-5, mode=mode, antialias=1, axes=[2, 3])
 
 
 def test_resize_uint8_rounds_and_saturates():
     # Cubic overshoots near sharp edges: the result is rounded, then clipped to [0, 255].
     x = np.array([[[[0, 255, 255, 0], [255, 0, 0, 255]]]], np.uint8)
     s = np.array([1, 1, 2.5, 2.5], np.float32)
-    got = run("Resize", x, None, s, mode="cubic")
-    ref = run("Resize", x.astype(np.float32), None, s, mode="cubic")  # uint8 computes in float32
+    got = run_op("Resize", x, None, s, opset=19, mode="cubic")[0]
+    ref = run_op("Resize", x.astype(np.float32), None, s, opset=19,
+                 mode="cubic")[0]  # uint8 computes in float32
     assert got.dtype == np.uint8
     assert ref.min() < 0 and ref.max() > 255
     np.testing.assert_array_equal(got, np.clip(np.round(ref), 0, 255).astype(np.uint8))
@@ -104,55 +71,60 @@ def test_resize_uint8_rounds_and_saturates():
 
 def test_resize_float16_and_int32_nearest():
     x16 = X.astype(np.float16)
-    got = run("Resize", x16, None, np.array([1, 1, 2, 2], np.float32), mode="linear")
+    got = run_op("Resize", x16, None, np.array([1, 1, 2, 2], np.float32), opset=19,
+                 mode="linear")[0]
     assert got.dtype == np.float16 and got.shape == (2, 3, 10, 14)
-    want = run("Resize", X, None, np.array([1, 1, 2, 2], np.float32), mode="linear")
+    want = run_op("Resize", X, None, np.array([1, 1, 2, 2], np.float32), opset=19, mode="linear")[0]
     np.testing.assert_allclose(got, want, atol=2e-3)
     xi = rng.integers(-5, 5, (1, 1, 3, 3)).astype(np.int32)
-    got = run("Resize", xi, None, np.array([1, 1, 2, 2], np.float32), mode="nearest",
-              coordinate_transformation_mode="asymmetric")
+    got = run_op("Resize", xi, None, np.array([1, 1, 2, 2], np.float32), opset=19, mode="nearest",
+                 coordinate_transformation_mode="asymmetric")[0]
     np.testing.assert_array_equal(got, xi.repeat(2, 2).repeat(2, 3))
 
 
 def test_resize_tf_crop_and_resize_axes_extrapolation():
     roi = np.array([0.2, -0.3, 0.9, 1.1], np.float32)
-    got = run("Resize", X, roi, None, np.array([4, 6], np.int64), mode="linear",
-              coordinate_transformation_mode="tf_crop_and_resize", axes=[2, 3],
-              extrapolation_value=-7.0)
+    got = run_op("Resize", X, roi, None, np.array([4, 6], np.int64), opset=19, mode="linear",
+                 coordinate_transformation_mode="tf_crop_and_resize", axes=[2, 3],
+                 extrapolation_value=-7.0)[0]
     full = np.array([0, 0, 0.2, -0.3, 1, 1, 0.9, 1.1], np.float32)
-    want = run_ort("Resize", X, full, None, np.array([2, 3, 4, 6], np.int64), mode="linear",
-                   coordinate_transformation_mode="tf_crop_and_resize",
-                   extrapolation_value=-7.0, opset=13)
+    want = run_op_peer("Resize", X, full, None, np.array([2, 3, 4, 6], np.int64), opset=13,
+                       mode="linear", coordinate_transformation_mode="tf_crop_and_resize",
+                       extrapolation_value=-7.0)[0]
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     assert (got == -7.0).any()
 
 
 @pytest.mark.parametrize("policy", ["not_larger", "not_smaller"])
 def test_resize_keep_aspect_ratio(policy):
-    both("Resize", X, None, None, np.array([10, 10], np.int64), mode="nearest", axes=[2, 3],
-         keep_aspect_ratio_policy=policy)
+    check_op("Resize", X, None, None, np.array([10, 10], np.int64), opset=19, peer=True, rtol=1e-5,
+             atol=1e-5, mode="nearest", axes=[2, 3], keep_aspect_ratio_policy=policy)
 
 
 def test_resize_3d_volume_and_2d():
     v = rng.random((1, 1, 3, 4, 5)).astype(np.float32)
-    both("Resize", v, None, np.array([1, 1, 2, 1.5, 0.8], np.float32), mode="linear")
-    both("Resize", v, None, np.array([1, 1, 2, 1.5, 0.8], np.float32), mode="nearest")
+    check_op("Resize", v, None, np.array([1, 1, 2, 1.5, 0.8], np.float32), opset=19, peer=True,
+             rtol=1e-5, atol=1e-5, mode="linear")
+    check_op("Resize", v, None, np.array([1, 1, 2, 1.5, 0.8], np.float32), opset=19, peer=True,
+             rtol=1e-5, atol=1e-5, mode="nearest")
     plane = rng.random((5, 6)).astype(np.float32)
-    both("Resize", plane, None, np.array([1.6, 2.0], np.float32), mode="cubic")
+    check_op("Resize", plane, None, np.array([1.6, 2.0], np.float32), opset=19, peer=True,
+             rtol=1e-5, atol=1e-5, mode="cubic")
 
 
 @pytest.mark.parametrize("mode", ["nearest", "linear"])
 def test_resize_10_and_upsample_vs_ort(mode):
     s = np.array([1, 1, 2, 3], np.float32)
-    both("Resize", X, s, mode=mode, opset=10)
-    both("Upsample", X, s, mode=mode, opset=9)
-    got = run("Upsample", X, mode=mode, scales=[1.0, 1.0, 2.0, 3.0], opset=7)
-    np.testing.assert_allclose(got, run("Upsample", X, s, mode=mode, opset=9))
+    check_op("Resize", X, s, opset=10, peer=True, rtol=1e-5, atol=1e-5, mode=mode)
+    check_op("Upsample", X, s, opset=9, peer=True, rtol=1e-5, atol=1e-5, mode=mode)
+    got = run_op("Upsample", X, opset=7, mode=mode, scales=[1.0, 1.0, 2.0, 3.0])[0]
+    np.testing.assert_allclose(got, run_op("Upsample", X, s, opset=9, mode=mode)[0])
 
 
 def test_resize_rejects_both_scales_and_sizes():
     with pytest.raises(KernelError, match="exactly one of 'scales' and 'sizes'"):
-        run("Resize", X, None, np.ones(4, np.float32), np.array([2, 3, 5, 7], np.int64))
+        run_op("Resize", X, None, np.ones(4, np.float32), np.array([2, 3, 5, 7], np.int64),
+               opset=19)
 
 
 @pytest.mark.parametrize("mode,padding,align", itertools.product(
@@ -160,8 +132,8 @@ def test_resize_rejects_both_scales_and_sizes():
 def test_gridsample_2d_vs_ort(mode, padding, align):
     x = rng.standard_normal((2, 3, 5, 6)).astype(np.float32)
     grid = rng.uniform(-1.3, 1.3, (2, 4, 3, 2)).astype(np.float32)
-    both("GridSample", x, grid, mode=mode, padding_mode=padding, align_corners=align,
-         opset=20, atol=1e-4)
+    check_op("GridSample", x, grid, opset=20, peer=True, rtol=1e-5, atol=1e-4, mode=mode,
+             padding_mode=padding, align_corners=align)
 
 
 @pytest.mark.parametrize("mode,padding", [("linear", "zeros"), ("nearest", "reflection"),
@@ -169,7 +141,8 @@ def test_gridsample_2d_vs_ort(mode, padding, align):
 def test_gridsample_3d_vs_ort(mode, padding):
     x = rng.standard_normal((1, 2, 3, 4, 5)).astype(np.float32)
     grid = rng.uniform(-1.2, 1.2, (1, 2, 3, 2, 3)).astype(np.float32)
-    both("GridSample", x, grid, mode=mode, padding_mode=padding, opset=20, atol=1e-4)
+    check_op("GridSample", x, grid, opset=20, peer=True, rtol=1e-5, atol=1e-4, mode=mode,
+             padding_mode=padding)
 
 
 @pytest.mark.parametrize("old,new", [("bilinear", "linear"), ("bicubic", "cubic"),
@@ -177,22 +150,22 @@ def test_gridsample_3d_vs_ort(mode, padding):
 def test_gridsample_16_mode_names(old, new):
     x = rng.standard_normal((1, 2, 4, 5)).astype(np.float32)
     grid = rng.uniform(-1, 1, (1, 3, 3, 2)).astype(np.float32)
-    np.testing.assert_allclose(run("GridSample", x, grid, mode=old, opset=16),
-                               run("GridSample", x, grid, mode=new, opset=20))
+    np.testing.assert_allclose(run_op("GridSample", x, grid, opset=16, mode=old)[0],
+                               run_op("GridSample", x, grid, opset=20, mode=new)[0])
 
 
 def test_gridsample_identity_grid_reproduces_input():
     x = rng.standard_normal((1, 1, 4, 5)).astype(np.float32)
     theta = np.array([[[1, 0, 0], [0, 1, 0]]], np.float32)
-    grid = run("AffineGrid", theta, np.array([1, 1, 4, 5], np.int64), opset=20)
-    np.testing.assert_allclose(run("GridSample", x, grid, opset=20), x, atol=1e-6)
+    grid = run_op("AffineGrid", theta, np.array([1, 1, 4, 5], np.int64), opset=20)[0]
+    np.testing.assert_allclose(run_op("GridSample", x, grid, opset=20)[0], x, atol=1e-6)
 
 
 @pytest.mark.parametrize("align", [0, 1])
 def test_affine_grid_vs_ort(align):
     theta = rng.standard_normal((2, 3, 4)).astype(np.float32)
-    both("AffineGrid", theta, np.array([2, 1, 3, 4, 5], np.int64), align_corners=align,
-         opset=20)
+    check_op("AffineGrid", theta, np.array([2, 1, 3, 4, 5], np.int64), opset=20, peer=True,
+             rtol=1e-5, atol=1e-5, align_corners=align)
 
 
 @pytest.mark.parametrize("mode,ctm,ratio", itertools.product(
@@ -202,9 +175,9 @@ def test_roialign_vs_ort(mode, ctm, ratio):
     p = rng.uniform(0, 10, (5, 2))
     rois = np.concatenate([p, p + rng.uniform(0.5, 8, (5, 2))], 1).astype(np.float32)
     idx = np.array([0, 1, 1, 0, 1], np.int64)
-    both("RoiAlign", x, rois, idx, mode=mode, coordinate_transformation_mode=ctm,
-         sampling_ratio=ratio, output_height=3, output_width=4, spatial_scale=0.8, opset=16,
-         atol=1e-4)
+    check_op("RoiAlign", x, rois, idx, opset=16, peer=True, rtol=1e-5, atol=1e-4, mode=mode,
+             coordinate_transformation_mode=ctm, sampling_ratio=ratio, output_height=3,
+             output_width=4, spatial_scale=0.8)
 
 
 def test_roialign_10_is_output_half_pixel():
@@ -212,9 +185,9 @@ def test_roialign_10_is_output_half_pixel():
     rois = np.array([[1, 1, 6, 5], [0, 2, 3, 7]], np.float32)
     idx = np.zeros(2, np.int64)
     np.testing.assert_allclose(
-        run("RoiAlign", x, rois, idx, output_height=2, output_width=2, opset=10),
-        run("RoiAlign", x, rois, idx, output_height=2, output_width=2, opset=16,
-            coordinate_transformation_mode="output_half_pixel"))
+        run_op("RoiAlign", x, rois, idx, opset=10, output_height=2, output_width=2)[0],
+        run_op("RoiAlign", x, rois, idx, opset=16, output_height=2, output_width=2,
+               coordinate_transformation_mode="output_half_pixel")[0])
 
 
 @pytest.mark.parametrize("mode", ["avg", "max"])
@@ -224,5 +197,5 @@ def test_roialign_small_rois_on_big_map_vs_ort(mode):
     p = rng.uniform(-2, 60, (6, 2))
     rois = np.concatenate([p, p + rng.uniform(1, 10, (6, 2))], 1).astype(np.float32)
     idx = rng.integers(0, 2, 6).astype(np.int64)
-    both("RoiAlign", x, rois, idx, mode=mode, output_height=2, output_width=3, opset=16,
-         atol=1e-4)
+    check_op("RoiAlign", x, rois, idx, opset=16, peer=True, rtol=1e-5, atol=1e-4, mode=mode,
+             output_height=2, output_width=3)

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper
 
-from ai_engine import InferenceSession
 from ai_engine.errors import KernelError, ModelLoadError
 
-ort = pytest.importorskip("onnxruntime")
+from builders import assert_outputs, check_op, run_op, run_op_peer
+
+pytest.importorskip("onnxruntime")
 rng = np.random.default_rng(0)
 
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 OUTS = {"RNN": ["Y", "Y_h"], "GRU": ["Y", "Y_h"], "LSTM": ["Y", "Y_h", "Y_c"]}
-IN_NAMES = ["X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"]
 
 
 def _inputs(op, T=5, B=3, I=4, H=6, D=1, layout=0, dtype=np.float32, bias=True, lens=None,
@@ -42,42 +41,8 @@ def _inputs(op, T=5, B=3, I=4, H=6, D=1, layout=0, dtype=np.float32, bias=True, 
     return ins
 
 
-def _model(op, ins, opset, **attrs):
-    attrs.setdefault("hidden_size", ins[2].shape[-1])     # onnxruntime requires it
-    names = [IN_NAMES[i] if a is not None else "" for i, a in enumerate(ins)]
-    node = helper.make_node(op, names, OUTS[op], **attrs)
-    vi = [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
-          for n, a in zip(names, ins) if n]
-    et = helper.np_dtype_to_tensor_dtype(ins[0].dtype)
-    outs = [helper.make_tensor_value_info(o, et, None) for o in OUTS[op]]
-    graph = helper.make_graph([node], op, vi, outs)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-
-
-def _run_both(op, ins, opset=14, **attrs):
-    model = _model(op, ins, opset, **attrs)
-    feeds = {IN_NAMES[i]: a for i, a in enumerate(ins) if a is not None}
-    got = InferenceSession(model).run(None, feeds)
-    want = ort.InferenceSession(model.SerializeToString(),
-                                providers=["CPUExecutionProvider"]).run(None, feeds)
-    return got, want
-
-
 def _cast(ins, dtype):
     return [a if a is None or a.dtype == np.int32 else a.astype(dtype) for a in ins]
-
-
-def _run(op, ins, opset=14, **attrs):
-    feeds = {IN_NAMES[i]: a for i, a in enumerate(ins) if a is not None}
-    return InferenceSession(_model(op, ins, opset, **attrs)).run(None, feeds)
-
-
-def _check(got, want, tol=1e-5):
-    assert len(got) == len(want)
-    for g, w in zip(got, want):
-        assert g.dtype == w.dtype and g.shape == w.shape
-        np.testing.assert_allclose(g.astype(np.float64), w.astype(np.float64), rtol=tol,
-                                   atol=tol)
 
 
 @pytest.mark.parametrize("op", ["RNN", "GRU", "LSTM"])
@@ -85,23 +50,28 @@ def _check(got, want, tol=1e-5):
 def test_ragged_sequence_lens_and_initial_state(op, direction):
     D = 2 if direction == "bidirectional" else 1
     ins = _inputs(op, T=5, B=4, D=D, lens=[5, 2, 3, 1], init=True)
-    _check(*_run_both(op, ins, direction=direction, hidden_size=6))
+    check_op(op, *ins, opset=14, peer=True, rtol=1e-5, atol=1e-5, outputs=OUTS[op],
+             direction=direction, hidden_size=6)
 
 
 @pytest.mark.parametrize("op", ["RNN", "GRU", "LSTM"])
 def test_layout_1_bidirectional_with_initial_state(op):
     # onnxruntime's CPU kernels reject layout=1: compare with layout 0 on transposed data.
     ins = _inputs(op, D=2, layout=1, init=True, lens=[5, 3, 4])
-    got = _run(op, ins, direction="bidirectional", layout=1)
+    got = run_op(op, *ins, opset=14, outputs=OUTS[op], direction="bidirectional", layout=1,
+                 hidden_size=6)
     t = list(ins)
     t[0] = ins[0].transpose(1, 0, 2)
     for k in (5, 6):
         if k < len(t) and t[k] is not None:
             t[k] = np.ascontiguousarray(t[k].transpose(1, 0, 2))
-    got0, want0 = _run_both(op, t, direction="bidirectional")
-    _check(got0, want0)
+    want0 = run_op_peer(op, *t, outputs=OUTS[op], opset=14, hidden_size=6,
+                        direction="bidirectional")
+    check_op(op, *t, expected=want0, rtol=1e-5, atol=1e-5, outputs=OUTS[op], opset=14,
+             hidden_size=6, direction="bidirectional")
     assert got[0].shape == (3, 5, 2, 6)
-    _check([got[0].transpose(1, 2, 0, 3)] + [g.transpose(1, 0, 2) for g in got[1:]], want0)
+    assert_outputs([got[0].transpose(1, 2, 0, 3)] + [g.transpose(1, 0, 2) for g in got[1:]],
+                   want0, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("lbr", [0, 1])
@@ -109,19 +79,22 @@ def test_layout_1_bidirectional_with_initial_state(op):
 def test_gru_linear_before_reset(lbr, direction):
     D = 2 if direction == "bidirectional" else 1
     ins = _inputs("GRU", D=D, init=True)
-    _check(*_run_both("GRU", ins, direction=direction, linear_before_reset=lbr))
+    check_op("GRU", *ins, opset=14, peer=True, rtol=1e-5, atol=1e-5, outputs=OUTS["GRU"],
+             direction=direction, linear_before_reset=lbr, hidden_size=6)
 
 
 def test_lstm_peepholes_input_forget_clip():
     ins = _inputs("LSTM", D=2, init=True, peep=True)
     for a in ins[:3]:
         a *= 3      # saturate so that clip matters
-    _check(*_run_both("LSTM", ins, direction="bidirectional", input_forget=1, clip=1.5))
+    check_op("LSTM", *ins, opset=14, peer=True, rtol=1e-5, atol=1e-5, outputs=OUTS["LSTM"],
+             direction="bidirectional", input_forget=1, clip=1.5, hidden_size=6)
 
 
 def test_lstm_peepholes_and_lens():
     ins = _inputs("LSTM", D=1, lens=[1, 5, 3], init=True, peep=True)
-    _check(*_run_both("LSTM", ins, direction="reverse"))
+    check_op("LSTM", *ins, opset=14, peer=True, rtol=1e-5, atol=1e-5, outputs=OUTS["LSTM"],
+             direction="reverse", hidden_size=6)
 
 
 @pytest.mark.parametrize("op,acts,alpha,beta", [
@@ -142,8 +115,8 @@ def test_activation_lists(op, acts, alpha, beta):
         attrs["activation_alpha"] = alpha
     if beta:
         attrs["activation_beta"] = beta
-    got, want = _run_both(op, ins, **attrs)
-    _check(got, want)
+    check_op(op, *ins, peer=True, rtol=1e-5, atol=1e-5, outputs=OUTS[op], opset=14,
+             hidden_size=6, **attrs)
 
 
 @pytest.mark.parametrize("op", ["RNN", "GRU", "LSTM"])
@@ -151,14 +124,16 @@ def test_clip(op):
     ins = _inputs(op, D=1)
     for a in ins[:3]:
         a *= 3
-    _check(*_run_both(op, ins, clip=0.7))
+    check_op(op, *ins, opset=14, peer=True, rtol=1e-5, atol=1e-5, outputs=OUTS[op], clip=0.7,
+             hidden_size=6)
 
 
 @pytest.mark.parametrize("op", ["RNN", "GRU", "LSTM"])
 def test_float16_keeps_dtype_and_computes_in_float32(op):
     ins16 = _cast(_inputs(op, D=2, init=True), np.float16)
-    got = _run(op, ins16, direction="bidirectional")
-    ref = _run(op, _cast(ins16, np.float64), direction="bidirectional")
+    got = run_op(op, *ins16, opset=14, outputs=OUTS[op], direction="bidirectional", hidden_size=6)
+    ref = run_op(op, *_cast(ins16, np.float64), opset=14, outputs=OUTS[op],
+                 direction="bidirectional", hidden_size=6)
     for g, r in zip(got, ref, strict=True):
         assert g.dtype == np.float16
         # float32 compute: only the final rounding to float16 remains
@@ -168,8 +143,10 @@ def test_float16_keeps_dtype_and_computes_in_float32(op):
 def test_float64_matches_onnxruntime_float32():
     # onnxruntime has no float64 LSTM: its float32 result bounds ours to float32 accuracy.
     ins = _inputs("LSTM", D=2, dtype=np.float64, init=True, peep=True)
-    got = _run("LSTM", ins, direction="bidirectional")
-    _, want = _run_both("LSTM", _cast(ins, np.float32), direction="bidirectional")
+    got = run_op("LSTM", *ins, opset=14, outputs=OUTS["LSTM"], direction="bidirectional",
+                 hidden_size=6)
+    want = run_op_peer("LSTM", *_cast(ins, np.float32), outputs=OUTS["LSTM"], opset=14,
+                       hidden_size=6, direction="bidirectional")
     for g, w in zip(got, want, strict=True):
         assert g.dtype == np.float64
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
@@ -180,35 +157,25 @@ def test_float64_matches_onnxruntime_float32():
 def test_other_opsets(op, opset):
     ins = _inputs(op, D=1, lens=[5, 4, 2], init=True)
     attrs = {"linear_before_reset": 1} if op == "GRU" else {}
-    got = InferenceSession(_model(op, ins, opset, **attrs)).run(
-        None, {IN_NAMES[i]: a for i, a in enumerate(ins) if a is not None})
-    _, want = _run_both(op, ins, 14, **attrs)
-    _check(got, want)
+    got = run_op(op, *ins, outputs=OUTS[op], opset=opset, hidden_size=6, **attrs)
+    want = run_op_peer(op, *ins, outputs=OUTS[op], opset=14, hidden_size=6, **attrs)
+    assert_outputs(got, want, rtol=1e-5, atol=1e-5)
 
 
 def test_only_y_h_requested_and_bad_direction():
     ins = _inputs("GRU")
-    names = [IN_NAMES[i] if a is not None else "" for i, a in enumerate(ins)]
-    node = helper.make_node("GRU", names, ["", "Y_h"], hidden_size=6)
-    vi = [helper.make_tensor_value_info(n, TensorProto.FLOAT, a.shape)
-          for n, a in zip(names, ins) if n]
-    model = helper.make_model(
-        helper.make_graph([node], "g", vi, [helper.make_tensor_value_info("Y_h", 1, None)]),
-        opset_imports=[helper.make_opsetid("", 14)])
-    feeds = {IN_NAMES[i]: a for i, a in enumerate(ins) if a is not None}
-    (yh,) = InferenceSession(model).run(None, feeds)
+    (yh,) = run_op("GRU", *ins, outputs=["", "Y_h"], opset=14, hidden_size=6)
     assert yh.shape == (1, 3, 6)
     with pytest.raises(KernelError, match="GRU: unknown direction 'sideways'"):
-        InferenceSession(_model("GRU", _inputs("GRU"), 14, direction="sideways")).run(
-            None, {IN_NAMES[i]: a for i, a in enumerate(_inputs("GRU")) if a is not None})
+        run_op("GRU", *ins, outputs=OUTS["GRU"], opset=14, hidden_size=6, direction="sideways")
 
 
 @pytest.mark.parametrize("op,opset", [("RNN", 1), ("GRU", 1), ("GRU", 3), ("LSTM", 1)])
 def test_opset1_forms_accept_output_sequence_and_reject_layout(op, opset):
     ins = _inputs(op, D=1, init=True)
-    got = _run(op, ins, opset, output_sequence=1)
-    _, want = _run_both(op, ins, 14)
-    _check(got, want)
+    got = run_op(op, *ins, opset=opset, outputs=OUTS[op], output_sequence=1, hidden_size=6)
+    want = run_op_peer(op, *ins, outputs=OUTS[op], opset=14, hidden_size=6)
+    assert_outputs(got, want, rtol=1e-5, atol=1e-5)
     with pytest.raises(ModelLoadError,
                        match=rf"{op} node .* \(opset {opset}\) has attribute\(s\) \['layout'\]"):
-        _run(op, ins, opset, layout=0)
+        run_op(op, *ins, opset=opset, outputs=OUTS[op], layout=0, hidden_size=6)
