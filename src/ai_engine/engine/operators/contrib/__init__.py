@@ -9,3 +9,4 @@ from . import quantized_elementwise  # noqa: F401
 from . import quantized_pool  # noqa: F401
 from . import quantized_linear  # noqa: F401
 from . import quantized_blocks  # noqa: F401
+from . import quantized_lstm  # noqa: F401

@@ -7,8 +7,8 @@ in float32 in onnxruntime's order (``a_scale * b_scale``, ``alpha * a_scale * b_
 y_scale``), and DynamicQuantizeMatMul quantizes A exactly as ONNX DynamicQuantizeLinear (uint8,
 range including 0).
 
-The integer product is exact (quantization._exact_int_matmul: float BLAS on integers, split so
-no partial sum leaves float's exact range). onnxruntime's u8 x s8 kernels on x86 CPUs without
+The integer product is exact and B stays 8-bit (integer_gemm.py: float BLAS on integers in
+bounded column tiles, split so no partial sum leaves float's exact range). onnxruntime's u8 x s8 kernels on x86 CPUs without
 VNNI add pairs of products in saturating int16 and can be off by far more than a rounding step,
 so the tests compare these ops with an exact NumPy reference and with onnxruntime only on
 weights that cannot saturate.
@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ai_engine.engine.operators.contrib.integer_gemm import integer_product
 from ai_engine.engine.operators.contrib.quantized import (
     MS_DOMAIN, eight_bit, requantize, scalar)
-from ai_engine.engine.operators.quantization import (
-    _centered, _exact_int_matmul, dynamic_quantize_linear)
+from ai_engine.engine.operators.quantization import dynamic_quantize_linear
 from ai_engine.engine.registry import register
 
 
@@ -60,11 +60,6 @@ def _matmul_shapes(a, b, op):
     return b.shape[-1] if b.ndim > 1 else 1
 
 
-def _integer_product(xp, a, a_zp, b, b_zp):
-    """``(A - a_zp) @ (B - b_zp)`` exactly, as float32 or float64 holding integers."""
-    return _exact_int_matmul(xp, _centered(a, a_zp, False), _centered(b, b_zp, False))
-
-
 def _to_float(xp, acc, multiplier, bias, dtype):
     """``acc * multiplier (+ bias)`` rounded once to ``dtype``."""
     y = xp.multiply(acc, multiplier, dtype=np.float64)
@@ -92,7 +87,7 @@ def _integer_to_float(xp, op, a, b, a_scale, b_scale, a_zero_point, b_zero_point
             raise ValueError(f"{op}: a_zero_point has type {a_zero_point.dtype}, A has "
                              f"{a.dtype}")
     b_zp = _zero_point_of(b_zero_point, b.dtype, n, op, "b_zero_point")
-    acc = _integer_product(xp, a, None if a_zero_point is None else a_zero_point.reshape(()),
+    acc = integer_product(xp, a, None if a_zero_point is None else a_zero_point.reshape(()),
                            b, b_zp)
     return _to_float(xp, acc, np.float64(mult) if np.ndim(mult) == 0 else mult.astype(np.float64),
                      _bias(bias, n, op), b_scale.dtype)
@@ -142,7 +137,7 @@ def qgemm(xp, a, a_scale, a_zero_point, b, b_scale, b_zero_point=None, c=None, y
     zb = b_zero_point
     if zb is not None:
         zb = _zero_point_of(zb, b.dtype, n, op, "b_zero_point")
-    acc = _integer_product(xp, at, za, bt, zb).astype(np.float64)
+    acc = integer_product(xp, at, za, bt, zb).astype(np.float64)
     if c is not None:
         if c.dtype != np.int32:
             raise ValueError(f"{op}: C must be int32, got {c.dtype}")
