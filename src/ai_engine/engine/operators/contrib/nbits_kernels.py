@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ai_engine.engine.operators.contrib import row_pool
+
 # Scratch budget of the tiled path: 1M float32 values (4 MiB), whatever the weight's size.
 TILE_WEIGHTS = 1 << 20
 # The fused kernel wins while A has few rows; beyond this BLAS on dequantized tiles is faster.
@@ -78,13 +80,16 @@ def tiled(xp, a2, packed, scales, zero_points, g_idx, bits: int, block_size: int
     return out
 
 
-# --------------------------------------------------------------------------- numba kernel
+# --------------------------------------------------------------------------- numba kernels
 
+# Output features the fused kernels compute together: each A value loaded serves this many
+# rows of B, with as many independent accumulators (on the decode shape 8 beat 1, 4 and 16).
+_ROWS = 8
 _FUSED = None
 
 
 def _compile():
-    """The numba kernel, compiled on first use (None when numba is not installed)."""
+    """The numba kernels ``{bits: kernel}``, compiled on first use (None without numba)."""
     global _FUSED
     if _FUSED is not None:
         return _FUSED or None
@@ -94,56 +99,93 @@ def _compile():
         _FUSED = False
         return None
 
+    # Both kernels: for each group g0 <= g < g1 of _ROWS output features, each row m of A and
+    # each block b: sums[r] = sum_k a_k * code_k, then acc[r] += scale * (sums[r] - zp *
+    # sum_k a_k). zp_mode: 0 default 2**(bits-1), 1 packed uint8 (bits per code), 2 float.
+    # The group size is a constant so the row loops unroll into registers; the last
+    # N % _ROWS features are left to the caller. The kernels are prange loops run on one
+    # numba thread each (row_pool shares the groups between threads): numba's parallel
+    # lowering is what lets LLVM vectorize them (a plain njit loop ran 4x slower).
+
     @numba.njit(parallel=True, fastmath=True, cache=True, nogil=True)
-    def fused_gemv(planes, a_sums, packed, scales, zp_mode, zp_packed, zp_float, bits, out):
-        # planes[m, b, t, j]: A's element b*block + j*per_byte + t (the code in bits t*bits..
-        # of byte j of block b), so the innermost loop runs over contiguous bytes and
-        # contiguous A values with a loop-invariant shift: it vectorizes.
-        m_rows, n_blocks, per_byte, blob = planes.shape
-        n_out = packed.shape[0]
-        mask = (1 << bits) - 1
-        default_zp = np.float32(1 << (bits - 1))
-        for n in numba.prange(n_out):
+    def gemv_4bit(g0, g1, lo, hi, a_sums, packed, scales, zp_mode, zp_packed, zp_float, out):
+        # lo/hi[m, b, j]: the A values that meet the low / high nibble of byte j of block b.
+        m_rows, n_blocks, blob = lo.shape
+        for g in numba.prange(g0, g1):
+            n = g * _ROWS
             for m in range(m_rows):
-                acc = np.float32(0.0)
+                acc = np.zeros(_ROWS, np.float32)
                 for b in range(n_blocks):
-                    s = np.float32(0.0)
-                    for t in range(per_byte):
-                        shift = t * bits
-                        for j in range(blob):
-                            code = (np.int32(packed[n, b, j]) >> shift) & mask
-                            s += planes[m, b, t, j] * np.float32(code)
-                    if zp_mode == 0:
-                        z = default_zp
-                    elif zp_mode == 1:
-                        bit = b * bits
-                        z = np.float32((np.int32(zp_packed[n, bit >> 3]) >> (bit & 7)) & mask)
-                    else:
-                        z = zp_float[n, b]
-                    acc += scales[n, b] * (s - z * a_sums[m, b])
-                out[m, n] = acc
+                    sums = np.zeros(_ROWS, np.float32)
+                    for j in range(blob):
+                        x0 = lo[m, b, j]
+                        x1 = hi[m, b, j]
+                        for r in range(_ROWS):
+                            v = np.int32(packed[n + r, b, j])
+                            sums[r] += x0 * np.float32(v & 15) + x1 * np.float32(v >> 4)
+                    for r in range(_ROWS):
+                        if zp_mode == 0:
+                            z = np.float32(8.0)
+                        elif zp_mode == 1:
+                            z = np.float32((np.int32(zp_packed[n + r, b >> 1]) >> ((b & 1) * 4))
+                                           & 15)
+                        else:
+                            z = zp_float[n + r, b]
+                        acc[r] += scales[n + r, b] * (sums[r] - z * a_sums[m, b])
+                for r in range(_ROWS):
+                    out[m, n + r] = acc[r]
 
-    _FUSED = fused_gemv
-    return fused_gemv
+    @numba.njit(parallel=True, fastmath=True, cache=True, nogil=True)
+    def gemv_8bit(g0, g1, x, a_sums, packed, scales, zp_mode, zp_packed, zp_float, out):
+        # x[m, b, j]: A's element b*block + j, which meets byte j of block b.
+        m_rows, n_blocks, blob = x.shape
+        for g in numba.prange(g0, g1):
+            n = g * _ROWS
+            for m in range(m_rows):
+                acc = np.zeros(_ROWS, np.float32)
+                for b in range(n_blocks):
+                    sums = np.zeros(_ROWS, np.float32)
+                    for j in range(blob):
+                        xj = x[m, b, j]
+                        for r in range(_ROWS):
+                            sums[r] += xj * np.float32(packed[n + r, b, j])
+                    for r in range(_ROWS):
+                        if zp_mode == 0:
+                            z = np.float32(128.0)
+                        elif zp_mode == 1:
+                            z = np.float32(zp_packed[n + r, b])
+                        else:
+                            z = zp_float[n + r, b]
+                        acc[r] += scales[n + r, b] * (sums[r] - z * a_sums[m, b])
+                for r in range(_ROWS):
+                    out[m, n + r] = acc[r]
+
+    _FUSED = {4: gemv_4bit, 8: gemv_8bit}
+    return _FUSED
 
 
-def fused_available() -> bool:
-    """Whether the numba kernel can run (numba importable)."""
-    return _compile() is not None
+def fused_available(bits: int = 4) -> bool:
+    """Whether a numba kernel can run for ``bits`` (numba importable; 4 or 8 bits)."""
+    kernels = _compile()
+    return kernels is not None and bits in kernels
 
 
 def fused(a2, packed, scales, zero_points, bits: int, block_size: int, k: int):
-    """``a2 (M, K) float32 @ dequantize(packed)^T`` with the numba kernel (NumPy arrays)."""
-    kernel = _compile()
+    """``a2 (M, K) float32 @ dequantize(packed)^T`` with the numba kernel (NumPy arrays).
+
+    The zero-point term is folded out of the inner loop: per block,
+    ``scale * (sum a*code - zero_point * sum a)``."""
+    kernel = _compile()[bits]
     n, n_blocks = scales.shape
     m = a2.shape[0]
-    per_byte = 8 // bits
     padded = n_blocks * block_size
     if padded != k:
         a2 = np.concatenate([a2, np.zeros((m, padded - k), np.float32)], axis=1)
-    blob = block_size // per_byte
-    planes = np.ascontiguousarray(
-        a2.reshape(m, n_blocks, blob, per_byte).transpose(0, 1, 3, 2))
+    if bits == 4:     # de-interleaved: the A values of the low and of the high nibbles
+        blocks = a2.reshape(m, n_blocks, block_size // 2, 2)
+        planes = (np.ascontiguousarray(blocks[..., 0]), np.ascontiguousarray(blocks[..., 1]))
+    else:
+        planes = (a2.reshape(m, n_blocks, block_size),)
     a_sums = a2.reshape(m, n_blocks, block_size).sum(axis=2, dtype=np.float32)
     empty_u8 = np.zeros((1, 1), np.uint8)
     empty_f = np.zeros((1, 1), np.float32)
@@ -155,7 +197,21 @@ def fused(a2, packed, scales, zero_points, bits: int, block_size: int, k: int):
         mode, zp_packed, zp_float = 2, empty_u8, np.ascontiguousarray(
             zero_points, dtype=np.float32)
     out = np.empty((m, n), np.float32)
-    kernel(planes, a_sums, np.ascontiguousarray(packed),
-           np.ascontiguousarray(scales, dtype=np.float32), mode, zp_packed, zp_float, bits,
-           out)
+    args = (*planes, a_sums, np.ascontiguousarray(packed),
+            np.ascontiguousarray(scales, dtype=np.float32), mode, zp_packed, zp_float, out)
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)                 # per thread; row_pool supplies the parallelism
+    try:
+        row_pool.run(lambda g0, g1: kernel(g0, g1, *args), n // _ROWS,
+                     setup=lambda: numba.set_num_threads(1))
+    finally:
+        numba.set_num_threads(previous)
+    tail = n - n % _ROWS
+    if tail < n:
+        rows = slice(tail, n)
+        out[:, rows] = tiled(np, a2[:, :k], packed[rows], scales[rows],
+                             None if zero_points is None else zero_points[rows], None, bits,
+                             block_size, k)
     return out

@@ -89,7 +89,7 @@ def matmul_nbits(xp, a, b, scales, zero_points=None, g_idx=None, bias=None, *, K
     a2 = a.reshape(-1, K)
     a2 = a2 if a2.dtype == np.float32 else a2.astype(np.float32)
     if (gi is None and a2.shape[0] <= nbits_kernels.FUSED_MAX_ROWS and xp is np
-            and nbits_kernels.fused_available()):
+            and nbits_kernels.fused_available(bits)):
         y = nbits_kernels.fused(a2, packed, s, zp, bits, block_size, K)
     else:
         y = nbits_kernels.tiled(xp, a2, packed, s, zp, gi, bits, block_size, K)
