@@ -32,13 +32,22 @@ TILE_WEIGHTS = 1 << 20
 FUSED_MAX_ROWS = 8
 
 
-def unpack_codes(xp, packed, bits: int):
-    """(..., nbytes) uint8 -> (..., nbytes * 8 // bits) uint8 codes, low bits first."""
-    if bits == 8:
-        return packed
-    shifts = xp.arange(0, 8, bits, dtype=np.uint8)
-    codes = (packed[..., None] >> shifts) & np.uint8((1 << bits) - 1)
-    return codes.reshape(packed.shape[:-1] + (packed.shape[-1] * (8 // bits),))
+def unpack_codes(xp, packed, bits: int, out=None):
+    """(..., nbytes) uint8 -> (..., nbytes * 8 // bits) codes, low bits first, written into
+    ``out`` (any dtype, e.g. a float32 scratch tile) when given, else a new uint8 array."""
+    per_byte = 8 // bits
+    shape = packed.shape[:-1] + (packed.shape[-1] * per_byte,)
+    if out is None:
+        if bits == 8:
+            return packed
+        out = xp.empty(shape, np.uint8)
+    mask = np.uint8((1 << bits) - 1)
+    # One strided write per code position of a byte: far faster than broadcasting the
+    # shifts over a trailing axis of length 2 or 4.
+    for t in range(per_byte):
+        plane = packed >> np.uint8(t * bits) if t else packed
+        out[..., t::per_byte] = plane & mask if t < per_byte - 1 else plane
+    return out
 
 
 def block_zero_points(xp, zero_points, bits: int, rows: slice, n_blocks: int):
@@ -64,7 +73,7 @@ def tiled(xp, a2, packed, scales, zero_points, g_idx, bits: int, block_size: int
         n1 = min(n, n0 + rows_per_tile)
         rows = slice(n0, n1)
         w = scratch[:n1 - n0]
-        w[...] = unpack_codes(xp, packed[rows], bits).reshape(w.shape)
+        unpack_codes(xp, packed[rows], bits, out=w)
         z = block_zero_points(xp, zero_points, bits, rows, n_blocks)
         s = scales[rows].astype(np.float32, copy=False)
         if g_idx is None:
