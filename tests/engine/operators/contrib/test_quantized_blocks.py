@@ -11,7 +11,7 @@ import pytest
 from ai_engine import InferenceSession
 from ai_engine.engine.operators.contrib import nbits_kernels
 from ai_engine.errors import EngineError
-from ms_quant_helpers import both, ms_model, run_ort, run_ours
+from ms_quant_helpers import ms_model, run_ort, run_ours
 
 rng = np.random.default_rng(17)
 

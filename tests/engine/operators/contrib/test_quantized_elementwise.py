@@ -143,7 +143,7 @@ def test_qlinear_softmax_opset12_coerces_to_2d():
 
 @pytest.mark.parametrize("dt", TYPES)
 def test_qlinear_concat_requantizes_each_input(dt):
-    a, b, c = random_q(rng, (2, 3, 4), dt), random_q(rng, (2, 5, 4), dt), random_q(rng, (2, 1, 4), dt)
+    a, b, c = (random_q(rng, shape, dt) for shape in ((2, 3, 4), (2, 5, 4), (2, 1, 4)))
     z = [_zp(v if dt == np.uint8 else v - 128, dt) for v in (128, 120, 140, 128)]
     consts = {"sy": _s(0.05), "zy": z[0], "sa": _s(0.05), "za": z[0], "sb": _s(0.11),
               "zb": z[1], "sc": _s(0.02), "zc": z[2]}

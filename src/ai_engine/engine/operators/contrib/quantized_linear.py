@@ -8,10 +8,10 @@ y_scale``), and DynamicQuantizeMatMul quantizes A exactly as ONNX DynamicQuantiz
 range including 0).
 
 The integer product is exact and B stays 8-bit (integer_gemm.py: float BLAS on integers in
-bounded column tiles, split so no partial sum leaves float's exact range). onnxruntime's u8 x s8 kernels on x86 CPUs without
-VNNI add pairs of products in saturating int16 and can be off by far more than a rounding step,
-so the tests compare these ops with an exact NumPy reference and with onnxruntime only on
-weights that cannot saturate.
+bounded column tiles, split so no partial sum leaves float's exact range). onnxruntime's
+u8 x s8 kernels on x86 CPUs without VNNI add pairs of products in saturating int16 and can be
+off by far more than a rounding step, so the tests compare these ops with an exact NumPy
+reference and with onnxruntime only on weights that cannot saturate.
 """
 
 from __future__ import annotations
