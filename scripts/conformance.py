@@ -6,7 +6,8 @@
     python scripts/conformance.py -v conv        # with the error of each failure
     python scripts/conformance.py --models       # the model cases
     python scripts/conformance.py --pytorch      # the stored PyTorch cases
-    python scripts/conformance.py --write-expected   # rewrite tests/conformance/expected_failures.txt
+    # rewrite tests/conformance/expected_failures.txt:
+    python scripts/conformance.py --write-expected
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
+# Every optimizer pass is followed by a graph consistency check in tests (also in the server
+# subprocesses the tests start, which inherit the environment).
+os.environ.setdefault("AI_ENGINE_CHECK_PASSES", "1")
 
 from hypothesis import settings  # noqa: E402
 

@@ -5,7 +5,8 @@ from ``onnx.backend.test.case.model.collect_testcases``, and the PyTorch cases f
 ``pytorch-converted`` and ``pytorch-operator`` folders of ``onnx/backend/test/data`` (a
 ``model.onnx`` and ``test_data_set_*/{input,output}_N.pb`` each); every case holds a model and
 input/output data sets. (The ``simple`` folder holds the model cases again; ``light`` is
-run by test_light_models.py; ``real`` only names models to download.) Outputs are compared as onnx's own backend runner does: same dtype, then
+run by test_light_models.py; ``real`` only names models to download.) Outputs are compared as
+onnx's own backend runner does: same dtype, then
 ``assert_allclose`` with the case's rtol/atol (exact equality for strings).
 """
 
@@ -133,6 +134,10 @@ def run_case(case) -> None:
         feeds = dict(zip(names, inputs))
         with np.errstate(all="ignore"):
             got = session.run(None, feeds)
+        assert len(got) == len(out_names), \
+            f"{case.name}: {len(got)} outputs, the model declares {len(out_names)}"
+        assert len(outputs) == len(got), \
+            f"{case.name}: {len(got)} outputs, the case expects {len(outputs)}"
         for oname, ref, out in zip(out_names, outputs, got):
             assert_same(f"{case.name}:{oname}", ref, out, case.rtol, case.atol)
 

@@ -128,13 +128,26 @@ def test_conv_output_read_twice_is_not_fused():
 
 
 def test_float64_conv_falls_back():
+    """FusedConv is float32 only: a float64 Conv + Relu keeps its plain nodes, while the same
+    graph in float32 is fused, and it computes in float64."""
+    def conv_relu(elem, w):
+        return make_model([helper.make_node("Conv", ["x", "w"], ["c"], pads=[1] * 4),
+                           helper.make_node("Relu", ["c"], ["y"])],
+                          [tensor_info("x", elem, [1, 3, 6, 6])], [tensor_info("y", elem, None)],
+                          initializers={"w": w})
+
     rng = np.random.default_rng(4)
     w = rng.standard_normal((4, 3, 3, 3))
-    model = make_model([helper.make_node("Conv", ["x", "w"], ["c"], pads=[1] * 4),
-                        helper.make_node("Relu", ["c"], ["y"])],
-                       [tensor_info("x", 11, [1, 3, 6, 6])], [tensor_info("y", 11, None)],
-                       initializers={"w": w})
     x = rng.standard_normal((1, 3, 6, 6))
-    got = InferenceSession(model).run(None, {"x": x})[0]
+    fused32 = InferenceSession(conv_relu(1, w.astype(np.float32)))
+    assert [n.op_type for n in fused32.graph.nodes] == ["FusedConv"]  # the pattern fuses
+    model = conv_relu(11, w)
+    sess = InferenceSession(model)
+    assert [n.op_type for n in sess.graph.nodes] == ["Conv", "Relu"]
+    (got,) = sess.run(None, {"x": x})
+    assert got.dtype == np.float64
     np.testing.assert_allclose(got, np.maximum(_numpy_conv(x, w, None, 1, 1, 1), 0),
                                rtol=1e-10)
+    (plain,) = InferenceSession(model, SessionOptions(graph_optimization_level=0)).run(
+        None, {"x": x})
+    np.testing.assert_allclose(got, plain, rtol=1e-12, atol=1e-12)

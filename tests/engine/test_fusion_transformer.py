@@ -43,6 +43,7 @@ def _check(model, feeds, expect_ops, absent_ops=()):
     ops = {n.op_type for n in s.graph.nodes}
     assert set(expect_ops) <= ops, ops
     assert not (set(absent_ops) & ops), ops
+    assert len(got) == len(ref), (len(got), len(ref))
     for a, b in zip(got, ref):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     return s
@@ -119,8 +120,8 @@ def test_attention_fused(with_mask):
         inputs.append(_f32("mask", [b, 1, 1, s_]))
         feeds["mask"] = np.where(RNG.random((b, 1, 1, s_)) < 0.3, -1e4, 0).astype(np.float32)
     m = _model(nodes, inputs, [_f32("y", None)], [_c("c", np.float32(d ** -0.25))])
-    s = _check(m, feeds, {"Attention"}, {"Softmax", "MatMul", "Transpose"})
-    att = next(n for n in s.graph.nodes if n.op_type == "Attention")
+    s = _check(m, feeds, {"FusedAttention"}, {"Softmax", "MatMul", "Transpose"})
+    att = next(n for n in s.graph.nodes if n.op_type == "FusedAttention")
     assert att.attrs["transpose_k"] == 1 and abs(att.attrs["scale"] - d ** -0.5) < 1e-6
 
 
@@ -161,6 +162,6 @@ def test_passes_report_no_change_on_plain_graph():
 def test_encoder_model_fused_and_equal():
     model = onnx.load(MODEL)
     feeds = {"tokens": RNG.integers(0, 100, (2, 16)).astype(np.int64)}
-    s = _check(model, feeds, {"Attention", "MatMulAdd", "ReshapeDims"},
+    s = _check(model, feeds, {"FusedAttention", "MatMulAdd", "ReshapeDims"},
                {"Shape", "Concat", "Erf", "Softmax", "Gemm"})
     assert len(s.graph.nodes) < 40

@@ -46,3 +46,32 @@ def test_failing_pass_raises_pass_error_naming_it(monkeypatch):
     model = conv_bn_model(False)
     with pytest.raises(PassError, match="broken_pass.*eliminate_identity.*boom"):
         InferenceSession(model, SessionOptions(graph_optimization_level=1))
+
+
+def test_the_suite_checks_the_graph_after_every_pass():
+    assert optimizer.CHECK_EACH_PASS, "tests/conftest.py sets AI_ENGINE_CHECK_PASSES=1"
+
+
+def test_a_pass_that_corrupts_links_is_named(monkeypatch):
+    def forgets_a_use(graph):
+        graph.nodes[-1].inputs[0].uses.clear()   # the node still reads it: links now lie
+        return False
+
+    monkeypatch.setitem(optimizer.LEVELS, 1, (forgets_a_use,))
+    with pytest.raises(PassError, match="forgets_a_use left an inconsistent graph.*reads"):
+        InferenceSession(conv_bn_model(False), SessionOptions(graph_optimization_level=1))
+
+
+def test_a_pass_that_leaves_a_value_undefined_is_named(monkeypatch):
+    def drops_the_producer(graph):
+        graph.remove_node(graph.nodes[0])        # Conv goes; BatchNormalization reads 'c'
+        return False
+
+    monkeypatch.setitem(optimizer.LEVELS, 1, (drops_the_producer,))
+    with pytest.raises(PassError, match="drops_the_producer.*'c', which no node"):
+        InferenceSession(conv_bn_model(False), SessionOptions(graph_optimization_level=1))
+
+
+def test_unknown_pass_name_in_disabled_optimizers_is_refused():
+    with pytest.raises(ValueError, match="unknown optimizer pass.*no_such_pass"):
+        optimizer.optimize(InferenceSession(conv_bn_model(False)).graph, 99, {"no_such_pass"})

@@ -119,7 +119,7 @@ def test_provider_options_are_checked():
     with pytest.raises(ValueError, match="one dict per provider"):
         InferenceSession(model, providers=["CPUExecutionProvider"], provider_options=[{}, {}])
     with pytest.raises(ValueError, match="unknown execution provider"):
-        InferenceSession(model, providers=["TensorrtExecutionProvider"])
+        InferenceSession(model, providers=["TensorRTProvider"])  # onnxruntime's are skipped
     s = InferenceSession(model, providers=[("CPUExecutionProvider",
                                             {"arena_extend_strategy": "kSameAsRequested"})])
     assert s.get_provider_options()["CPUExecutionProvider"] == {

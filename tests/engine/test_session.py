@@ -149,8 +149,22 @@ def test_public_api():
 
 
 def test_bool_and_string_inputs():
-    model = make_model([helper.make_node("Identity", ["s"], ["y"])],
-                       [tensor_info("s", TensorProto.STRING, [2])],
-                       [tensor_info("y", TensorProto.STRING, [2])])
-    (y,) = InferenceSession(model).run(None, {"s": np.array(["a", "b"])})
-    assert list(y) == ["a", "b"]
+    """A bool feed and string feeds, each used by a node, each output checked."""
+    model = make_model([helper.make_node("Not", ["b"], ["not_b"]),
+                        helper.make_node("Where", ["b", "s", "t"], ["picked"])],
+                       [tensor_info("b", TensorProto.BOOL, [3]),
+                        tensor_info("s", TensorProto.STRING, [3]),
+                        tensor_info("t", TensorProto.STRING, [3])],
+                       [tensor_info("not_b", TensorProto.BOOL, [3]),
+                        tensor_info("picked", TensorProto.STRING, [3])])
+    session = InferenceSession(model)
+    assert [i.type for i in session.get_inputs()] == ["tensor(bool)", "tensor(string)",
+                                                      "tensor(string)"]
+    b = np.array([True, False, True])
+    not_b, picked = session.run(None, {"b": b, "s": np.array(["a", "b", "c"]),
+                                       "t": np.array(["x", "y", "z"], dtype=object)})
+    assert not_b.dtype == np.bool_ and not_b.tolist() == [False, True, False]
+    assert picked.dtype == object and picked.tolist() == ["a", "y", "c"]
+    with pytest.raises(InvalidInputError, match="input 'b' expects element type bool"):
+        session.run(None, {"b": b.astype(np.int64), "s": np.array(["a", "b", "c"]),
+                           "t": np.array(["x", "y", "z"])})

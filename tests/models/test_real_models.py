@@ -59,5 +59,5 @@ def test_one_session_many_threads(name):
     with ThreadPoolExecutor(4) as pool:
         for _ in range(3):
             got = list(pool.map(lambda f: session.run(None, f)[0], feeds))
-            for g, e in zip(got, expected):
+            for g, e in zip(got, expected, strict=True):
                 np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-6)

@@ -26,7 +26,7 @@ def test_concurrent_requests_are_batched_and_exact(server):
     with cf.ThreadPoolExecutor(16) as pool:
         outs = list(pool.map(lambda x: post(server, "batched", x), xs))
     after = stats(server, "batched")
-    for x, y in zip(xs, outs):
+    for x, y in zip(xs, outs, strict=True):
         np.testing.assert_allclose(y, x * 2.0 + 0.5, rtol=1e-6)  # what an unbatched run gives
     executions = after["execution_count"] - before["execution_count"]
     rows = after["inference_count"] - before["inference_count"]

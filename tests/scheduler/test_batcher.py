@@ -54,7 +54,7 @@ def test_concurrent_requests_merge_and_split_exactly():
     model, xs, outs, b = run(main())
     assert model.runs == [sum(len(x) for x in xs)]
     assert threading.main_thread().ident not in model.threads  # never on the event loop
-    for x, (y, s) in zip(xs, outs):
+    for x, (y, s) in zip(xs, outs, strict=True):
         np.testing.assert_array_equal(y, x * 2)
         np.testing.assert_array_equal(s, x.sum(axis=1))
     assert b.stats.as_dict()["batch_stats"][0]["batch_size"] == model.runs[0]

@@ -63,7 +63,8 @@ def bench_command(args) -> int:
         print(f"  {name:<12} median {med * 1e3:9.3f} ms   p90 {p90 * 1e3:9.3f} ms   "
               f"({len(ts)} runs)")
     if "onnxruntime" in medians:
-        print(f"  ratio ai-engine / onnxruntime: {medians['ai-engine'] / medians['onnxruntime']:.2f}x")
+        ratio = medians["ai-engine"] / medians["onnxruntime"]
+        print(f"  ratio ai-engine / onnxruntime: {ratio:.2f}x")
     _print_memory(path, feeds)
     if args.profile:
         _print_profile(path, feeds, opts)

@@ -87,8 +87,3 @@ def ort_type_string(onnx_type: int) -> str:
     """onnxruntime's ``tensor(float)`` spelling of an element type."""
     name = _ORT_NAMES.get(onnx_type, onnx_name(onnx_type).lower())
     return f"tensor({name})"
-
-
-def is_float(dtype) -> bool:
-    dtype = np.dtype(dtype)
-    return dtype.kind == "f" or dtype in (np.dtype(ml_dtypes.bfloat16),)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 
+from ai_engine.engine import operators  # noqa: F401  (registers the built-in kernels)
 from ai_engine.engine import registry
 from ai_engine.engine.graph import Graph, Node
 from ai_engine.errors import ModelLoadError, UnsupportedOperatorError

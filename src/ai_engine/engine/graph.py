@@ -179,3 +179,38 @@ class Graph:
 
     def sort(self) -> None:
         self.nodes = self.topological_order()
+
+    def check(self) -> None:
+        """Raise ``ValueError`` naming the first inconsistency: a use or producer link that
+        does not match the node lists, a node reading a value nothing defines, or nodes out of
+        dependency order. The optimizer runs this after every pass when asked
+        (``AI_ENGINE_CHECK_PASSES=1``, which the test suite sets)."""
+        nodes = {id(n) for n in self.nodes}
+        defined = {id(v) for v in self.inputs} | {id(v) for v in self.overridable}
+        defined |= {id(v) for v in self.values.values() if v.const is not None}
+        defined |= {id(self.values[n]) for n in self.outer_names if n in self.values}
+        for node in self.nodes:
+            for v in node.all_inputs():
+                if sum(1 for u in v.uses if u is node) != \
+                        sum(1 for x in node.all_inputs() if x is v):
+                    raise ValueError(f"{node.describe()} reads {v.name!r} but is not (or not "
+                                     "as often) among its uses")
+                if id(v) not in defined and v.producer is None:
+                    raise ValueError(f"{node.describe()} reads {v.name!r}, which no node, "
+                                     "input or constant defines")
+                if v.producer is not None and id(v) not in defined:
+                    raise ValueError(f"{node.describe()} reads {v.name!r} before "
+                                     f"{v.producer.describe()} computes it")
+            for v in node.outputs:
+                if v is not None:
+                    if v.producer is not node:
+                        raise ValueError(f"{node.describe()} writes {v.name!r} whose producer "
+                                         f"is {v.producer!r}")
+                    for u in v.uses:
+                        if id(u) not in nodes:
+                            raise ValueError(f"{v.name!r} lists {u.describe()}, which is not "
+                                             "in the graph, as a user")
+                    defined.add(id(v))
+        for v in self.outputs:
+            if id(v) not in defined:
+                raise ValueError(f"graph output {v.name!r} is not computed")

@@ -2,8 +2,11 @@
 array module a session runs on.
 
 ``providers`` is a list of names or ``(name, options)`` pairs; ``provider_options``, when
-given, is a list of option dicts parallel to it, as in onnxruntime. Unknown providers and
-unknown option keys raise ``ValueError`` naming what is known.
+given, is a list of option dicts parallel to it, as in onnxruntime. A provider of onnxruntime
+that ai-engine does not have (``TensorrtExecutionProvider``, ``CoreMLExecutionProvider``...)
+is skipped with a warning, as onnxruntime skips a provider its build lacks, so code that
+lists them in order of preference runs; a name neither knows (a typo) and unknown option
+keys raise ``ValueError`` naming what is known.
 """
 
 from __future__ import annotations
@@ -31,6 +34,17 @@ CUDA_OPTIONS = {
     "do_copy_in_default_stream": "accepted: ai-engine copies on the default stream",
 }
 _KNOWN = {CPU: CPU_OPTIONS, CUDA: CUDA_OPTIONS}
+# onnxruntime's other execution providers (its get_all_providers(), 1.17 to 1.32): hardware
+# and libraries ai-engine has no backend for.
+ONNXRUNTIME_ONLY = frozenset((
+    "TensorrtExecutionProvider", "MIGraphXExecutionProvider", "ROCMExecutionProvider",
+    "OpenVINOExecutionProvider", "DnnlExecutionProvider", "VitisAIExecutionProvider",
+    "QNNExecutionProvider", "NnapiExecutionProvider", "VSINPUExecutionProvider",
+    "JsExecutionProvider", "CoreMLExecutionProvider", "ArmNNExecutionProvider",
+    "ACLExecutionProvider", "DmlExecutionProvider", "RknpuExecutionProvider",
+    "WebNNExecutionProvider", "WebGpuExecutionProvider", "XnnpackExecutionProvider",
+    "CANNExecutionProvider", "AzureExecutionProvider", "TvmExecutionProvider",
+    "SNPEExecutionProvider"))
 
 log = logging.getLogger("ai_engine.providers")
 _warned_fallback = False
@@ -54,16 +68,21 @@ def _normalise(providers, provider_options) -> list[tuple[str, dict]]:
     items = []
     for p in providers:
         name, opts = (p[0], dict(p[1])) if isinstance(p, (tuple, list)) else (p, {})
-        if name not in _ALIASES:
+        if name not in _ALIASES and name not in ONNXRUNTIME_ONLY:
             raise ValueError(f"unknown execution provider {name!r}; available: "
                              f"{sorted(_KNOWN)} (or 'cpu', 'cuda')")
-        items.append((_ALIASES[name], opts))
+        items.append((_ALIASES.get(name, name), opts))
     if provider_options is not None:
         if len(provider_options) != len(items):
             raise ValueError(f"provider_options has {len(provider_options)} entries for "
                              f"{len(items)} providers; give one dict per provider")
         items = [(name, {**opts, **dict(extra)})
                  for (name, opts), extra in zip(items, provider_options)]
+    skipped = [name for name, _ in items if name in ONNXRUNTIME_ONLY]
+    if skipped:
+        log.warning("execution provider(s) %s are onnxruntime's, not ai-engine's; skipped "
+                    "(ai-engine has %s)", skipped, sorted(_KNOWN))
+        items = [(name, opts) for name, opts in items if name not in ONNXRUNTIME_ONLY]
     for name, opts in items:
         unknown = sorted(set(opts) - set(_KNOWN[name]))
         if unknown:
@@ -88,7 +107,7 @@ def resolve(providers=None, provider_options=None, strict_config: bool = False
     ``strict`` option (or the session config entry ``session.strict_providers``) is set.
     """
     global _warned_fallback
-    items = _normalise(providers or [CPU], provider_options)
+    items = _normalise(providers or [CPU], provider_options) or [(CPU, {})]
     options = {name: opts for name, opts in items}
     for name, opts in items:
         if name == CPU:

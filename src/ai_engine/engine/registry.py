@@ -11,6 +11,9 @@ ONNX attributes are keyword-only parameters whose Python defaults are the ONNX d
 A kernel returns one array, or a tuple of arrays for an op with several outputs. Lookup picks
 the registration with the newest ``since`` at or below the model's opset for that domain, as
 the ONNX versioning rules say (https://onnx.ai/onnx/repo-docs/Versioning.html).
+
+The registry knows nothing of the kernels it holds: importing ``ai_engine.engine.operators``
+registers the built-in ones (``binding`` does, as the layer that binds nodes to kernels).
 """
 
 from __future__ import annotations
@@ -81,14 +84,22 @@ def register(op_type: str, since: int = 1, domain: str = DEFAULT_DOMAIN, *,
     return decorate
 
 
-def _ensure_loaded() -> None:
-    # Importing the package registers every built-in kernel exactly once.
-    import ai_engine.engine.operators  # noqa: F401
+def register_generated(name: str, kernel: Callable, since: int,
+                       legacy: Callable | None = None) -> Callable:
+    """Register a kernel built by a factory (the elementwise and logical families): name and
+    document it after the op, register it from opset ``since``, and its opset-1 form
+    ``legacy`` (old attributes such as ``broadcast`` / ``consumed_inputs``) from 1."""
+    kernel.__name__ = kernel.__qualname__ = name.lower()
+    kernel.__doc__ = f"{name}: https://onnx.ai/onnx/operators/onnx__{name}.html"
+    register(name, since=since)(kernel)
+    if legacy is not None:
+        legacy.__doc__ = kernel.__doc__
+        register(name, since=1)(legacy)
+    return kernel
 
 
 def find(op_type: str, domain: str, opset: int) -> OpDef | None:
     """The kernel for ``op_type`` at ``opset`` of ``domain``, or ``None``."""
-    _ensure_loaded()
     versions = _registry.get((canonical_domain(domain), op_type))
     if not versions:
         return None
@@ -109,11 +120,9 @@ def lookup(op_type: str, domain: str, opset: int) -> OpDef:
 
 
 def available_versions(op_type: str, domain: str = DEFAULT_DOMAIN) -> list[int]:
-    _ensure_loaded()
     return [v.since for v in _registry.get((canonical_domain(domain), op_type), [])]
 
 
 def registered_ops() -> dict[tuple[str, str], list[int]]:
     """Every registered (domain, op type) with its since-versions, for ``inspect`` and docs."""
-    _ensure_loaded()
     return {key: [v.since for v in versions] for key, versions in sorted(_registry.items())}

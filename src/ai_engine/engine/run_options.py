@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextvars
 import time
 
+from ai_engine.engine.options import MissingConfigEntry
 from ai_engine.errors import RunTerminatedError, RunTimeoutError
 
 _current: contextvars.ContextVar["RunControl | None"] = contextvars.ContextVar(
@@ -53,7 +54,7 @@ class RunOptions:
 
     def get_run_config_entry(self, key: str) -> str:
         if key not in self._config:
-            raise KeyError(f"run config entry {key!r} is not set")
+            raise MissingConfigEntry(f"RunOptions has no config entry {key!r}")
         return self._config[key]
 
     def __repr__(self) -> str:

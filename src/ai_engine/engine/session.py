@@ -24,12 +24,16 @@ from ai_engine.engine.executor import Plan
 from ai_engine.engine.graph import Graph, Value
 from ai_engine.engine import providers as execution_providers
 from ai_engine.engine.instrumentation import Instrumentation
+from ai_engine.engine.io_binding import IOBinding
 from ai_engine.engine.logs import SessionLog
 from ai_engine.engine.options import SessionOptions
+from ai_engine.engine.ort_values import OrtValue
 from ai_engine.engine.run_options import RunControl, RunOptions, activate, deactivate
+from ai_engine.engine.thread_tuner import tuner_for
 from ai_engine.engine.threads import apply_intra_op_threads
 from ai_engine.engine.validation import FeedValidator
 from ai_engine.errors import InvalidInputError
+from ai_engine.formats.onnx import writer
 from ai_engine.formats.onnx.loader import LoadedModel, load_model
 from ai_engine.memory.allocator import tune_malloc
 
@@ -81,9 +85,12 @@ class InferenceSession:
                                                    execution_providers.truthy(strict))
         self.xp = self._choice.xp
         apply_intra_op_threads(options.intra_op_num_threads)
+        # GPU sessions do no BLAS on the host: nothing to tune there.
+        self._tuner = tuner_for(options.intra_op_num_threads) if self.xp is np else None
         tune_malloc()
         self._model: LoadedModel = load_model(model, fed)
         graph = self._model.graph
+        options.apply_to_graph(graph)
         self._overridable = [NodeArg.from_value(v) for v in graph.overridable]
         self._source = model if self._overridable else None
         self._override_sessions: dict[frozenset, InferenceSession] = {}
@@ -91,6 +98,8 @@ class InferenceSession:
         self.passes_run = optimizer.optimize(graph, options.graph_optimization_level,
                                              disabled | options.disabled_optimizers())
         self._graph: Graph = graph
+        if options.optimized_model_filepath and not fed:
+            writer.save(graph, options.optimized_model_filepath, self._model.ir_version)
         self._plan = Plan(graph, self.xp)
         self._output_plans: dict[tuple, Plan] = {}
         self._inputs = [NodeArg.from_value(v) for v in graph.inputs]
@@ -142,27 +151,73 @@ class InferenceSession:
         ``run_options`` (:class:`ai_engine.RunOptions`) can stop the run between nodes:
         ``terminate`` from another thread, ``timeout_s`` as a deadline.
         """
+        results = self._run_on_device(output_names, input_feed, run_options)
+        if self.xp is not np:  # like onnxruntime: outputs come back as NumPy arrays
+            results = [self.xp.asnumpy(r) if isinstance(r, self.xp.ndarray) else r
+                       for r in results]
+        return results
+
+    def run_with_ort_values(self, output_names, input_dict_ort_values: dict,
+                            run_options: RunOptions | None = None) -> list[OrtValue]:
+        """``run`` with OrtValue feeds; returns OrtValues on the session's device (a GPU
+        session's outputs stay on the GPU)."""
+        if not isinstance(input_dict_ort_values, dict):
+            raise InvalidInputError(f"feeds must be a dict of input name -> OrtValue, not "
+                                    f"{type(input_dict_ort_values).__name__}")
+        feeds = {}
+        for name, value in input_dict_ort_values.items():
+            if not isinstance(value, OrtValue):
+                raise InvalidInputError(f"input {name!r}: run_with_ort_values takes "
+                                        f"OrtValues, got {type(value).__name__}")
+            feeds[name] = value._value
+        results = self._run_on_device(output_names, feeds, run_options)
+        return [OrtValue(r, self._device) for r in results]
+
+    def io_binding(self) -> IOBinding:
+        """A new :class:`IOBinding` of this session (onnxruntime's ``io_binding()``)."""
+        return IOBinding(self)
+
+    def run_with_iobinding(self, iobinding: IOBinding, run_options: RunOptions | None = None
+                           ) -> None:
+        """Run with the inputs bound in ``iobinding``; the outputs go where it binds them."""
+        if not isinstance(iobinding, IOBinding) or iobinding._session is not self:
+            raise InvalidInputError("run_with_iobinding takes an IOBinding made by this "
+                                    "session's io_binding()")
+        names = iobinding.output_names()
+        iobinding.store(self._run_on_device(names, iobinding.feeds(), run_options))
+
+    @property
+    def _device(self) -> tuple[str, int]:
+        return ("cpu", 0) if self.xp is np else ("cuda", self._choice.device_id)
+
+    def _run_on_device(self, output_names, input_feed: dict, run_options) -> list:
+        """The outputs as the session's array module holds them (CuPy on a GPU)."""
         if self._overridable and isinstance(input_feed, dict):
             fed = frozenset(input_feed) & {a.name for a in self._overridable}
             if fed:
-                return self._override_session(fed).run(output_names, input_feed, run_options)
+                return self._override_session(fed)._run_on_device(output_names, input_feed,
+                                                                  run_options)
+        if isinstance(input_feed, dict) and self.xp is np:
+            input_feed = {k: v.get() if _on_gpu(v) else v for k, v in input_feed.items()}
         if run_options is not None and not isinstance(run_options, RunOptions):
             raise TypeError(f"run_options must be an ai_engine.RunOptions, not "
                             f"{type(run_options).__name__}")
         picks = self._pick_outputs(output_names)
         inputs = self._validator.check(input_feed, self.xp)
-        if run_options is None:
-            results = self._execute(picks, inputs)
-        else:
-            results = self._run_controlled(picks, inputs, run_options)
-        out = []
-        for i, r in zip(picks, results):
-            if self.xp is not np and isinstance(r, self.xp.ndarray):
-                r = self.xp.asnumpy(r)  # like onnxruntime: outputs come back as NumPy arrays
-            elif i in self._const_outputs:
-                r = r.copy()  # a folded constant is shared between runs: hand out a copy
-            out.append(r)
-        return out
+        tuner = self._tuner
+        threads = tuner.begin() if tuner is not None else None
+        start, elapsed = time.perf_counter(), None
+        try:
+            if run_options is None:
+                results = self._execute(picks, inputs)
+            else:
+                results = self._run_controlled(picks, inputs, run_options)
+            elapsed = time.perf_counter() - start
+        finally:
+            if tuner is not None:
+                tuner.end(threads, elapsed)
+        # A folded constant is shared between runs: hand out a copy.
+        return [r.copy() if i in self._const_outputs else r for i, r in zip(picks, results)]
 
     def _run_controlled(self, picks, inputs, run_options: RunOptions | None) -> list:
         """A run with hooks: RunOptions checks, and the profiler / memory tracker."""
@@ -251,16 +306,24 @@ class InferenceSession:
         return path
 
 
+def _on_gpu(value) -> bool:
+    """A CuPy array (a GPU input given to a CPU session is copied to the host)."""
+    return hasattr(value, "device") and hasattr(value, "get") and not isinstance(value,
+                                                                                np.ndarray)
+
+
 class ModelMetadata:
-    """onnxruntime's ``ModelMetadata``: producer, version, custom metadata."""
+    """onnxruntime's ``ModelMetadata``: the model's producer, graph name and description,
+    domain, ``version`` (the ModelProto's ``model_version``) and custom metadata."""
 
     def __init__(self, model: LoadedModel):
         self.producer_name = model.producer
         self.graph_name = model.graph.name
+        self.graph_description = model.graph_doc
         self.description = model.doc
-        self.domain = ""
-        self.version = model.ir_version
+        self.domain = model.domain
+        self.version = model.model_version
         self.custom_metadata_map = dict(model.metadata)
 
 
-__all__ = ["InferenceSession", "NodeArg", "SessionOptions", "RunOptions"]
+__all__ = ["InferenceSession", "NodeArg", "ModelMetadata", "SessionOptions", "RunOptions"]

@@ -58,8 +58,9 @@ class FeedValidator:
             try:
                 value = np.asarray(value, dtype=dtype)
             except (TypeError, ValueError) as exc:
-                raise InvalidInputError(f"input {name!r}: cannot make an array of "
-                                        f"{dtypes.onnx_name(dtypes.to_onnx(dtype)) if dtype is not None else 'it'}: {exc}") from None
+                what = dtypes.onnx_name(dtypes.to_onnx(dtype)) if dtype is not None else "it"
+                raise InvalidInputError(f"input {name!r}: cannot make an array of {what}: "
+                                        f"{exc}") from None
         if dtype is not None and value.dtype != dtype:
             if not (dtype == object and value.dtype.kind in "UO"):
                 raise InvalidInputError(

@@ -1,4 +1,4 @@
-"""Shared helpers of the property tests (test_properties_more*.py, test_properties_extra*.py):
+"""Shared helpers of the property tests (test_properties_*.py):
 one-node models run through ai-engine and onnxruntime, and the strategies they draw from."""
 
 import os

@@ -16,6 +16,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from ai_engine import InferenceSession
+from ai_engine.errors import KernelError
 
 rng = np.random.default_rng(0)
 
@@ -150,7 +151,7 @@ def test_resize_10_and_upsample_vs_ort(mode):
 
 
 def test_resize_rejects_both_scales_and_sizes():
-    with pytest.raises(Exception, match="scales"):
+    with pytest.raises(KernelError, match="exactly one of 'scales' and 'sizes'"):
         run("Resize", X, None, np.ones(4, np.float32), np.array([2, 3, 5, 7], np.int64))
 
 

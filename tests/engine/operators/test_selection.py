@@ -120,7 +120,7 @@ def test_unique_against_onnxruntime(sorted_, axis):
     outs = ("y", "idx", "inv", "cnt")
     got = run("Unique", {"x": x}, outs, opset=11, **attrs)
     want = run_ort("Unique", {"x": x}, outs, opset=11, **attrs)
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         assert g.dtype == w.dtype
         np.testing.assert_array_equal(g, w)
 

@@ -14,6 +14,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from ai_engine import InferenceSession
+from ai_engine.errors import KernelError
 
 rng = np.random.default_rng(0)
 
@@ -87,7 +88,7 @@ def test_dft_float16_keeps_dtype():
 
 
 def test_dft_rejects_last_axis():
-    with pytest.raises(Exception, match="axis"):
+    with pytest.raises(KernelError, match="DFT: axis cannot be the last"):
         run("DFT", rng.standard_normal((2, 4, 2)), None, np.array(2, np.int64))
 
 

@@ -13,6 +13,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from ai_engine import InferenceSession
+from ai_engine.errors import KernelError
 
 DOMAIN = "ai.onnx.preview.training"
 rng = np.random.default_rng(0)
@@ -47,7 +48,7 @@ def test_adagrad(dtype, t):
     r, decay, eps, norm = 0.1, 0.5, 1e-5, 0.01
     x_new, h_new = run("Adagrad", np.array(r, dtype), t, [xs, gs, hs], 2,
                        decay_factor=decay, epsilon=eps, norm_coefficient=norm)
-    for x, g, h, xn, hn in zip(xs, gs, hs, x_new, h_new):
+    for x, g, h, xn, hn in zip(xs, gs, hs, x_new, h_new, strict=True):
         rate = r / (1 + t * decay)
         gr = norm * x.astype(np.float64) + g
         h2 = h + gr * gr
@@ -65,7 +66,7 @@ def test_adam(dtype, t):
     x_new, v_new, h_new = run("Adam", np.array(r, dtype), t, [xs, gs, vs, hs], 3, alpha=a,
                               beta=b, epsilon=eps, norm_coefficient=norm,
                               norm_coefficient_post=post)
-    for x, g, v, h, xn, vn, hn in zip(xs, gs, vs, hs, x_new, v_new, h_new):
+    for x, g, v, h, xn, vn, hn in zip(xs, gs, vs, hs, x_new, v_new, h_new, strict=True):
         gr = norm * x.astype(np.float64) + g
         v2 = a * v + (1 - a) * gr
         h2 = b * h + (1 - b) * gr * gr
@@ -84,7 +85,7 @@ def test_momentum(mode, t):
     r, a, b, norm = 0.1, 0.75, 0.25, 0.015625
     x_new, v_new = run("Momentum", np.array(r), t, [xs, gs, vs], 2, alpha=a, beta=b,
                        mode=mode, norm_coefficient=norm)
-    for x, g, v, xn, vn in zip(xs, gs, vs, x_new, v_new):
+    for x, g, v, xn, vn in zip(xs, gs, vs, x_new, v_new, strict=True):
         gr = norm * x + g
         v2 = a * v + (b if t > 0 else 1.0) * gr
         expect = x - r * (gr + a * v2) if mode == "nesterov" else x - r * v2
@@ -94,6 +95,6 @@ def test_momentum(mode, t):
 
 def test_momentum_bad_mode():
     x = [np.zeros(2, np.float32)]
-    with pytest.raises(Exception, match="mode"):
+    with pytest.raises(KernelError, match="Momentum: mode must be .* got 'heavy'"):
         run("Momentum", np.array(0.1, np.float32), 1, [x, x, x], 2, alpha=0.9, beta=0.1,
             mode="heavy", norm_coefficient=0.0)

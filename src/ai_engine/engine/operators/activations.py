@@ -12,7 +12,9 @@ import math
 
 import numpy as np
 
-from ai_engine.engine.operators._math import arr, down, erf, quiet, up, up32
+from ai_engine.engine.operators.dtype_policy import (as_array, cast_back, compute_dtype,
+                                                     to_compute)
+from ai_engine.engine.operators.erf import erf
 from ai_engine.engine.registry import register
 
 
@@ -24,10 +26,9 @@ def _float_op(wide=True):
     def deco(fn):
         @functools.wraps(fn)
         def kernel(xp, x, *args, **attrs):
-            with quiet():
-                xc = up32(x) if wide else up(x)
-                r = fn(xp, xc.reshape(1) if xc.ndim == 0 else xc, *args, **attrs)
-                return down(xp, r.reshape(x.shape), x.dtype)
+            xc = to_compute(x) if wide else to_compute(x, keep_float16=True)
+            r = fn(xp, xc.reshape(1) if xc.ndim == 0 else xc, *args, **attrs)
+            return cast_back(xp, r.reshape(x.shape), x.dtype)
         return kernel
     return deco
 
@@ -72,7 +73,7 @@ def _elu(xp, x, alpha):
 @register("Relu", since=6)
 def relu(xp, x):
     """Relu: https://onnx.ai/onnx/operators/onnx__Relu.html"""
-    return arr(xp, xp.maximum(x, x.dtype.type(0)))
+    return as_array(xp, xp.maximum(x, x.dtype.type(0)))
 
 
 @register("LeakyRelu", since=6)
@@ -88,8 +89,7 @@ def leaky_relu(xp, x, *, alpha=0.01):
 @register("PRelu", since=7)
 def prelu(xp, x, slope):
     """PRelu: https://onnx.ai/onnx/operators/onnx__PRelu.html (slope broadcasts to X)."""
-    with quiet():
-        return arr(xp, xp.where(x < 0, x * slope, x))
+    return as_array(xp, xp.where(x < 0, x * slope, x))
 
 
 @register("PRelu", since=1)
@@ -227,11 +227,10 @@ def thresholded_relu(xp, x, *, alpha=1.0):
 @register("Shrink", since=9)
 def shrink(xp, x, *, bias=0.0, lambd=0.5):
     """Shrink: https://onnx.ai/onnx/operators/onnx__Shrink.html (integer types too)."""
-    with quiet():
-        xc = x.astype(np.float64) if x.dtype.kind in "iu" else up32(x)
-        r = xp.where(xc < -lambd, xc + bias, xc.dtype.type(0))
-        r = xp.where(xc > lambd, xc - bias, r)
-        return down(xp, r, x.dtype)
+    xc = x.astype(np.float64) if x.dtype.kind in "iu" else to_compute(x)
+    r = xp.where(xc < -lambd, xc + bias, xc.dtype.type(0))
+    r = xp.where(xc > lambd, xc - bias, r)
+    return cast_back(xp, r, x.dtype)
 
 
 for _name, _kernel in (("Relu", relu), ("LeakyRelu", leaky_relu), ("Elu", elu),
@@ -248,9 +247,9 @@ def clip(xp, x, min=None, max=None):  # noqa: A002 - ONNX input names
     """Clip-11+: https://onnx.ai/onnx/operators/onnx__Clip.html (min > max gives max)."""
     if min is None and max is None:
         return x.copy()
-    r = arr(xp, xp.maximum(x, min)) if min is not None else x
+    r = as_array(xp, xp.maximum(x, min)) if min is not None else x
     if max is not None:
-        r = xp.minimum(r, max, out=r) if r is not x else arr(xp, xp.minimum(x, max))
+        r = xp.minimum(r, max, out=r) if r is not x else as_array(xp, xp.minimum(x, max))
     return r
 
 
@@ -342,3 +341,21 @@ def hardmax(xp, x, *, axis=-1):
 def hardmax_1(xp, x, *, axis=1):
     """Hardmax-1/11: 2-D coercion at ``axis``."""
     return _coerced(_hardmax, xp, x, axis)
+
+
+# SwiGLU-28: https://onnx.ai/onnx/operators/onnx__SwiGLU.html
+@register("SwiGLU", since=28)
+def swiglu(xp, a, b, *, alpha=1.0):
+    """SwiGLU-28: ``Y = A * sigmoid(alpha * A) * B`` (no broadcasting)."""
+    if a.shape != b.shape:
+        raise ValueError(f"SwiGLU: A {a.shape} and B {b.shape} must have the same shape")
+    dt = a.dtype
+    ct = compute_dtype(dt)
+    af = a.astype(ct)
+    # Sigmoid via exp of a non-positive argument only, so large |alpha * a| cannot overflow.
+    z = af * ct.type(alpha)
+    e = xp.exp(-xp.abs(z))
+    sig = xp.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    # Half types round where a runtime computing in them would (gate, then product).
+    gate = (af * sig.astype(dt).astype(ct)).astype(dt).astype(ct)
+    return (gate * b.astype(ct)).astype(dt)

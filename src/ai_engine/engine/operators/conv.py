@@ -18,8 +18,10 @@ import numpy as np
 
 from ai_engine.engine.registry import register
 
-from ._conv_utils import col2im_add, compute_dtype, conv_geometry, im2col, pad_spatial, \
-    spatial_defaults, tap_slices, taps, window_extent
+from .conv_engine import fast_conv, ohwi_cached
+from .conv_geometry import col2im_add, conv_geometry, im2col, pad_spatial, spatial_defaults, \
+    tap_slices, taps, window_extent
+from .dtype_policy import compute_dtype
 
 # im2col buffers above this many elements are built and multiplied block by block: blocks
 # of ~8 MB bound peak memory on big inputs and batches.
@@ -129,9 +131,7 @@ def conv(xp, x, w, b=None, *, auto_pad="NOTSET", dilations=None, group=1, kernel
          pads=None, strides=None):
     """Conv-1..22: https://onnx.ai/onnx/operators/onnx__Conv.html"""
     if x.ndim == 4 and x.dtype == w.dtype == np.float32 and xp is np:
-        # float32 2-D: the BLAS-accumulating paths of fused.py (weights to OHWI once).
-        from .fused import fast_conv, ohwi_cached
-
+        # float32 2-D: the BLAS-accumulating paths of conv_engine.py (weights to OHWI once).
         if kernel_shape and tuple(kernel_shape) != tuple(w.shape[2:]):
             raise ValueError(f"Conv: kernel_shape {tuple(kernel_shape)} != W spatial shape "
                              f"{tuple(w.shape[2:])}")

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ai_engine.engine.operators._math import arr, down, erf, quiet, register_op, up
-from ai_engine.engine.registry import register
+from ai_engine.engine.operators.dtype_policy import as_array, cast_back, to_compute
+from ai_engine.engine.operators.erf import erf
+from ai_engine.engine.registry import register, register_generated
 
 # Integer division/modulo by zero is undefined in ONNX (NumPy returns 0 and warns); float
-# inf/nan results are the IEEE answers the spec expects: so no warnings (see quiet()).
+# inf/nan results are the IEEE answers the spec expects: so no warnings (the executor runs
+# every plan inside np.errstate(all="ignore") once per run, cheaper than one per kernel).
 
 
 def legacy_broadcast(xp, a, b, broadcast, axis):
@@ -30,14 +32,13 @@ def _binary(name, fn, since=7):
     attributes (``consumed_inputs`` is a memory hint of opset 1 and is ignored)."""
 
     def kernel(xp, a, b):
-        with quiet():
-            return arr(xp, fn(xp, a, b))
+        return as_array(xp, fn(xp, a, b))
 
     def kernel_legacy(xp, a, b, *, broadcast=0, axis=None, consumed_inputs=None):
         a, b = legacy_broadcast(xp, a, b, broadcast, axis)
         return kernel(xp, a, b)
 
-    return register_op(name, kernel, since, kernel_legacy)
+    return register_generated(name, kernel, since, kernel_legacy)
 
 
 def _div(xp, a, b):
@@ -70,7 +71,7 @@ def _pow(xp, x, y):
     if xd.kind in "iu":
         if y.dtype.kind == "f" or y.dtype.kind == "V":
             # int ** float: C pow in double, truncated back (what onnxruntime does).
-            return xp.power(x.astype(np.float64), up(y).astype(np.float64)).astype(xd)
+            return xp.power(x.astype(np.float64), y.astype(np.float64)).astype(xd)
         y = y.astype(xd, copy=False)
         neg = y < 0
         if bool(neg.any()):
@@ -80,17 +81,17 @@ def _pow(xp, x, y):
             inv = xp.where(x == 1, 1, xp.where(x == -1, xp.where(odd, -1, 1), 0)).astype(xd)
             return xp.where(neg, inv, r)
         return xp.power(x, y)
-    xc = up(x)
+    xc = to_compute(x, keep_float16=True)
     s = _scalar_value(y)
     if s == 2:
-        return down(xp, xp.square(xc), xd)
+        return cast_back(xp, xp.square(xc), xd)
     if s == 3:
         # GELU-tanh's x**3 (dynamo exports): NumPy's float32 power is ~200x slower than two
         # multiplies, and x*x*x is what onnxruntime computes (bit-identical).
-        return down(xp, xc * xc * xc, xd)
+        return cast_back(xp, xc * xc * xc, xd)
     if s == 1:
         return x.copy()
-    return down(xp, xp.power(xc, y.astype(xc.dtype, copy=False)), xd)
+    return cast_back(xp, xp.power(xc, y.astype(xc.dtype, copy=False)), xd)
 
 
 pow_ = _binary("Pow", _pow)
@@ -100,12 +101,11 @@ pow_ = _binary("Pow", _pow)
 def mod(xp, a, b, *, fmod=0):
     """Mod: https://onnx.ai/onnx/operators/onnx__Mod.html (fmod=0: sign of the divisor, as
     Python's %; fmod=1: sign of the dividend, as C fmod)."""
-    with quiet():
-        if a.dtype.kind in "iu" or a.dtype in (np.float32, np.float64):
-            return arr(xp, (xp.fmod if fmod else xp.mod)(a, b))
-        # float16/bfloat16: the float32 remainder rounds to the same value.
-        r = (xp.fmod if fmod else xp.mod)(a.astype(np.float32), b.astype(np.float32))
-        return down(xp, r, a.dtype)
+    if a.dtype.kind in "iu" or a.dtype in (np.float32, np.float64):
+        return as_array(xp, (xp.fmod if fmod else xp.mod)(a, b))
+    # float16/bfloat16: the float32 remainder rounds to the same value.
+    r = (xp.fmod if fmod else xp.mod)(a.astype(np.float32), b.astype(np.float32))
+    return cast_back(xp, r, a.dtype)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,15 +113,14 @@ def mod(xp, a, b, *, fmod=0):
 
 def _unary(name, fn, since=6, legacy=True, float_only=True):
     def kernel(xp, x):
-        with quiet():
-            if float_only and x.dtype.kind != "f":
-                return down(xp, fn(xp, up(x)), x.dtype)
-            return arr(xp, fn(xp, x))
+        if float_only and x.dtype.kind != "f":
+            return cast_back(xp, fn(xp, to_compute(x, keep_float16=True)), x.dtype)
+        return as_array(xp, fn(xp, x))
 
     def kernel_legacy(xp, x, *, consumed_inputs=None):
         return kernel(xp, x)
 
-    register_op(name, kernel, since, kernel_legacy if legacy else None)
+    register_generated(name, kernel, since, kernel_legacy if legacy else None)
     return kernel
 
 
@@ -159,19 +158,19 @@ def erf_(xp, x):
 @register("IsNaN", since=9)
 def isnan(xp, x):
     """IsNaN: https://onnx.ai/onnx/operators/onnx__IsNaN.html"""
-    return arr(xp, xp.isnan(up(x)))
+    return as_array(xp, xp.isnan(to_compute(x, keep_float16=True)))
 
 
 @register("IsInf", since=10)
 def isinf(xp, x, *, detect_negative=1, detect_positive=1):
     """IsInf: https://onnx.ai/onnx/operators/onnx__IsInf.html"""
-    x = up(x)
+    x = to_compute(x, keep_float16=True)
     if detect_negative and detect_positive:
-        return arr(xp, xp.isinf(x))
+        return as_array(xp, xp.isinf(x))
     if detect_positive:
-        return arr(xp, x == np.inf)
+        return as_array(xp, x == np.inf)
     if detect_negative:
-        return arr(xp, x == -np.inf)
+        return as_array(xp, x == -np.inf)
     return xp.zeros(x.shape, dtype=bool)
 
 
@@ -187,14 +186,13 @@ def _variadic(xp, ufunc, inputs):
     if len(inputs) > 2 and ufunc is xp.add and dtype.itemsize == 2 and dtype.kind in "fV":
         # float16/bfloat16 sums of 3+ inputs: accumulate in float32 and round once, as
         # onnxruntime does, instead of rounding after every addition.
-        return down(xp, _variadic(xp, ufunc, [x.astype(np.float32) for x in inputs]), dtype)
-    with quiet():
-        res = arr(xp, ufunc(inputs[0], inputs[1]))
-        for x in inputs[2:]:
-            if np.broadcast_shapes(res.shape, x.shape) == res.shape:
-                ufunc(res, x, out=res)   # accumulate in place: no temporary per input
-            else:
-                res = arr(xp, ufunc(res, x))
+        return cast_back(xp, _variadic(xp, ufunc, [x.astype(np.float32) for x in inputs]), dtype)
+    res = as_array(xp, ufunc(inputs[0], inputs[1]))
+    for x in inputs[2:]:
+        if np.broadcast_shapes(res.shape, x.shape) == res.shape:
+            ufunc(res, x, out=res)   # accumulate in place: no temporary per input
+        else:
+            res = as_array(xp, ufunc(res, x))
     return res
 
 
@@ -205,7 +203,7 @@ def _variadic_op(name, ufunc_name, since=8):
     def kernel_legacy(xp, *inputs, consumed_inputs=None):
         return kernel(xp, *inputs)
 
-    return register_op(name, kernel, since, kernel_legacy)
+    return register_generated(name, kernel, since, kernel_legacy)
 
 
 _variadic_op("Max", "maximum")
@@ -219,7 +217,7 @@ def mean(xp, *inputs):
     dtype = inputs[0].dtype if inputs else None
     if dtype is not None and dtype.itemsize == 2 and dtype.kind in "fV" and len(inputs) > 1:
         wide = _variadic(xp, xp.add, [x.astype(np.float32) for x in inputs])
-        return down(xp, wide / len(inputs), dtype)  # one rounding, as for Sum
+        return cast_back(xp, wide / len(inputs), dtype)  # one rounding, as for Sum
     res = _variadic(xp, xp.add, inputs)
     if len(inputs) > 1:
         res /= len(inputs)

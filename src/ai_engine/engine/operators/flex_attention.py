@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ai_engine.engine.operators._math import up32
+from ai_engine.engine.operators.dtype_policy import to_compute
 from ai_engine.engine.operators.attention import _precision_dtype, _softmax
 from ai_engine.engine.registry import register
 
@@ -36,7 +36,7 @@ def _gemm(xp, a, b, dtype):
     """``a @ b`` rounded to ``dtype``; half types go through float32 BLAS (NumPy has no half
     GEMM, and its fallback loop accumulates in float32 anyway)."""
     if np.dtype(dtype).itemsize < 4:
-        return xp.matmul(up32(a), up32(b)).astype(dtype)
+        return xp.matmul(to_compute(a), to_compute(b)).astype(dtype)
     return xp.matmul(a, b)
 
 

@@ -15,14 +15,10 @@ import itertools
 
 import numpy as np
 
+from ai_engine.engine.operators.dtype_policy import compute_dtype
 from ai_engine.engine.registry import register
 
 _CUBIC_A = -0.75
-
-
-def _compute_dtype(dtype):
-    dtype = np.dtype(dtype)
-    return dtype if dtype in (np.dtype(np.float32), np.dtype(np.float64)) else np.float32
 
 
 def _cubic_weights(xp, t):
@@ -64,7 +60,7 @@ def _grid_sample(xp, x, grid, mode, padding_mode, align_corners):
     n, c = x.shape[:2]
     dims = x.shape[2:]
     out_shape = (n, c) + grid.shape[1:-1]
-    cd = _compute_dtype(x.dtype)
+    cd = compute_dtype(x.dtype)
     if 0 in out_shape:
         return xp.zeros(out_shape, dtype=x.dtype)
     g = grid.reshape(n, -1, k).astype(np.float64)
@@ -173,7 +169,7 @@ def affine_grid(xp, theta, size, *, align_corners=0):
     mesh = np.meshgrid(*axes, indexing="ij")  # D, H, W order
     # Homogeneous base coordinates (x, y[, z], 1): innermost axis first.
     base = np.stack([m.reshape(-1) for m in mesh[::-1]] + [np.ones(mesh[0].size)], axis=1)
-    cd = _compute_dtype(theta.dtype)
+    cd = compute_dtype(theta.dtype)
     base = xp.asarray(base.astype(cd))
     out = xp.matmul(base[None], xp.swapaxes(theta.astype(cd), 1, 2))  # [N, P, k]
     return out.reshape([size[0]] + spatial + [k]).astype(theta.dtype)
@@ -218,7 +214,7 @@ def _roi_align(xp, x, rois, batch_indices, *, half_pixel, mode, output_height, o
         raise ValueError(f"RoiAlign: unknown mode {mode!r}")
     n, c, h, w = x.shape
     r = rois.shape[0]
-    cd = _compute_dtype(x.dtype)
+    cd = compute_dtype(x.dtype)
     if r == 0:
         return xp.zeros((0, c, output_height, output_width), dtype=x.dtype)
     b = batch_indices.reshape(-1).astype(np.int64)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ai_engine.engine.registry import register
 
-from ._math import arr
+from ai_engine.engine.operators.dtype_policy import as_array
 
 _BLAS = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128))
 _LETTERS = frozenset(string.ascii_letters)
@@ -32,7 +32,7 @@ def _blas(x):
 
 
 def _back(xp, r, dtype):
-    r = arr(xp, r)
+    r = as_array(xp, r)
     return r if r.dtype == dtype else r.astype(dtype)
 
 
@@ -43,7 +43,7 @@ def matmul(xp, a, b):
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"MatMul: operands must have rank >= 1, got {a.shape} and {b.shape}")
     if a.dtype == b.dtype and a.dtype in _BLAS:
-        return arr(xp, xp.matmul(a, b))
+        return as_array(xp, xp.matmul(a, b))
     return _back(xp, xp.matmul(_blas(a), _blas(b)), a.dtype)
 
 

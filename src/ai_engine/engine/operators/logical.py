@@ -7,20 +7,20 @@ Strings (object arrays of ``str``) work for Equal and Where.
 
 from __future__ import annotations
 
-from ai_engine.engine.operators._math import arr, register_op
+from ai_engine.engine.operators.dtype_policy import as_array
 from ai_engine.engine.operators.elementwise import legacy_broadcast
-from ai_engine.engine.registry import register
+from ai_engine.engine.registry import register, register_generated
 
 
 def _binary(name, ufunc_name, since=7, legacy=True):
     def kernel(xp, a, b):
-        return arr(xp, getattr(xp, ufunc_name)(a, b))
+        return as_array(xp, getattr(xp, ufunc_name)(a, b))
 
     def kernel_legacy(xp, a, b, *, broadcast=0, axis=None):
         a, b = legacy_broadcast(xp, a, b, broadcast, axis)
         return kernel(xp, a, b)
 
-    register_op(name, kernel, since, kernel_legacy if legacy else None)
+    register_generated(name, kernel, since, kernel_legacy if legacy else None)
 
 
 _binary("Equal", "equal")
@@ -39,19 +39,19 @@ _binary("BitwiseXor", "bitwise_xor", since=18, legacy=False)
 @register("Not", since=1)
 def not_(xp, x):
     """Not: https://onnx.ai/onnx/operators/onnx__Not.html"""
-    return arr(xp, xp.logical_not(x))
+    return as_array(xp, xp.logical_not(x))
 
 
 @register("BitwiseNot", since=18)
 def bitwise_not(xp, x):
     """BitwiseNot: https://onnx.ai/onnx/operators/onnx__BitwiseNot.html"""
-    return arr(xp, xp.invert(x))
+    return as_array(xp, xp.invert(x))
 
 
 @register("Where", since=9)
 def where(xp, condition, x, y):
     """Where: https://onnx.ai/onnx/operators/onnx__Where.html"""
-    return arr(xp, xp.where(condition, x, y))
+    return as_array(xp, xp.where(condition, x, y))
 
 
 @register("BitShift", since=11)
@@ -77,4 +77,4 @@ def bitshift(xp, x, y, *, direction):
         r = xp.right_shift(x, shift)
         # x >> (bits - 1) is the sign fill itself: -1 for negative signed x, else 0.
         fill = xp.right_shift(x, bits - 1) if x.dtype.kind == "i" else xp.zeros((), x.dtype)
-    return arr(xp, xp.where(out_of_range, fill, r))
+    return as_array(xp, xp.where(out_of_range, fill, r))

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ai_engine.engine.operators.dtype_policy import compute_dtype
 from ai_engine.engine.registry import register
-
-
-def _ct(dtype):
-    return np.dtype(np.float64 if np.dtype(dtype) == np.float64 else np.float32)
 
 
 def _nll(xp, logp, target, weight, ignore_index, reduction, op):
@@ -62,7 +59,7 @@ def negative_log_likelihood_loss(xp, x, target, weight=None, *, ignore_index=Non
                                  reduction="mean"):
     """NegativeLogLikelihoodLoss: ``loss[n, d] = -x[n, target[n, d], d] * weight[target]``;
     ``mean`` divides by the sum of the weights of the non-ignored elements."""
-    ct = _ct(x.dtype)
+    ct = compute_dtype(x.dtype)
     loss = _nll(xp, x.astype(ct, copy=False), target, weight, ignore_index, reduction,
                 "NegativeLogLikelihoodLoss")
     return xp.asarray(loss).astype(x.dtype)
@@ -73,7 +70,7 @@ def softmax_cross_entropy_loss(xp, scores, labels, weights=None, *, ignore_index
                                reduction="mean"):
     """SoftmaxCrossEntropyLoss: NegativeLogLikelihoodLoss of ``LogSoftmax(scores, axis=1)``;
     the optional second output is that log-probability tensor."""
-    ct = _ct(scores.dtype)
+    ct = compute_dtype(scores.dtype)
     s = scores.astype(ct)   # a copy (or fresh array): updated in place below
     if s.ndim < 2:
         raise ValueError(f"SoftmaxCrossEntropyLoss: scores must be at least 2-D, got {s.shape}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ai_engine.engine.operators._math import down, up32
+from ai_engine.engine.operators.dtype_policy import cast_back, compute_dtype, to_compute
 from ai_engine.engine.registry import register
 
 # Below this row length a batched matmul is dominated by per-row call overhead; einsum's
@@ -20,11 +20,6 @@ from ai_engine.engine.registry import register
 _BLAS_MIN_COLS = 32
 
 _STASH_DTYPES = {1: np.float32, 10: np.float16, 11: np.float64, 16: None}
-
-
-def _compute_dtype(x) -> np.dtype:
-    """float32 for float16/bfloat16 and float32, float64 for float64."""
-    return np.dtype(np.float64) if x.dtype == np.float64 else np.dtype(np.float32)
 
 
 def _row_dot(xp, a, b):
@@ -63,7 +58,7 @@ def _standardize(xp, x2, eps: float, owned: bool = False):
 
 def _widen(x):
     """``(array in compute dtype, whether it is a fresh copy the kernel may overwrite)``."""
-    cd = _compute_dtype(x)
+    cd = compute_dtype(x.dtype)
     if x.dtype == cd:
         return x, False
     return x.astype(cd), True
@@ -137,27 +132,28 @@ def batch_normalization(xp, x, scale, b, input_mean, input_var, *, epsilon=1e-5,
     running_var), the running statistics blended with ``momentum``.
     """
     _check_bn(x)
-    cd = _compute_dtype(x)
+    cd = compute_dtype(x.dtype)
     if not training_mode:
-        return down(xp, _bn_apply(xp, x, scale, b, input_mean, input_var, epsilon, cd), x.dtype)
+        y = _bn_apply(xp, x, scale, b, input_mean, input_var, epsilon, cd)
+        return cast_back(xp, y, x.dtype)
     y, _, _, run_mean, run_var = _bn_train(xp, x, scale, b, input_mean, input_var, epsilon,
                                            momentum, cd)
-    return (down(xp, y, x.dtype), down(xp, run_mean, input_mean.dtype),
-            down(xp, run_var, input_var.dtype))
+    return (cast_back(xp, y, x.dtype), cast_back(xp, run_mean, input_mean.dtype),
+            cast_back(xp, run_var, input_var.dtype))
 
 
 def _bn_legacy(xp, x, scale, b, mean, var, epsilon, momentum, n_outputs):
     # Before opset 14 training mode is signalled by the optional outputs being requested:
     # (Y, running mean, running var, saved (batch) mean, saved (batch) var).
     _check_bn(x)
-    cd = _compute_dtype(x)
+    cd = compute_dtype(x.dtype)
     if n_outputs <= 1:
-        return down(xp, _bn_apply(xp, x, scale, b, mean, var, epsilon, cd), x.dtype)
+        return cast_back(xp, _bn_apply(xp, x, scale, b, mean, var, epsilon, cd), x.dtype)
     y, cur_mean, cur_var, run_mean, run_var = _bn_train(xp, x, scale, b, mean, var, epsilon,
                                                         momentum, cd)
-    outs = (down(xp, y, x.dtype), down(xp, run_mean, mean.dtype),
-            down(xp, run_var, var.dtype), down(xp, cur_mean, mean.dtype),
-            down(xp, cur_var, var.dtype))
+    outs = (cast_back(xp, y, x.dtype), cast_back(xp, run_mean, mean.dtype),
+            cast_back(xp, run_var, var.dtype), cast_back(xp, cur_mean, mean.dtype),
+            cast_back(xp, cur_var, var.dtype))
     return outs[:n_outputs]
 
 
@@ -210,7 +206,7 @@ def instance_normalization(xp, x, scale, b, *, epsilon=1e-5):
     xc, owned = _widen(x)
     y, _, _ = _standardize(xp, xc.reshape(n * c, -1), epsilon, owned)
     y = _channel_affine(xp, y.reshape(n, c, -1), scale, b, y.dtype)
-    return down(xp, y.reshape(x.shape), x.dtype)
+    return cast_back(xp, y.reshape(x.shape), x.dtype)
 
 
 @register("InstanceNormalization", since=1)
@@ -237,7 +233,7 @@ def _group_norm(xp, x, scale, bias, num_groups, epsilon, per_group_ok):
                              f"expected {c} (channels)")
         scale, bias = xp.repeat(scale, c // num_groups), xp.repeat(bias, c // num_groups)
     y = _channel_affine(xp, y.reshape(n, c, -1), scale, bias, cd)
-    return down(xp, y.reshape(x.shape), x.dtype)
+    return cast_back(xp, y.reshape(x.shape), x.dtype)
 
 
 @register("GroupNormalization", since=21)
@@ -288,8 +284,8 @@ def layer_normalization(xp, x, scale, b=None, *, axis=-1, epsilon=1e-5, stash_ty
         y += _param(b, y.dtype)
     stat_shape = x.shape[:a] + (1,) * (x.ndim - a)
     sd = _stash_dtype(stash_type, x)
-    return (down(xp, y, x.dtype), down(xp, mean.reshape(stat_shape), sd),
-            down(xp, inv.reshape(stat_shape), sd))
+    return (cast_back(xp, y, x.dtype), cast_back(xp, mean.reshape(stat_shape), sd),
+            cast_back(xp, inv.reshape(stat_shape), sd))
 
 
 @register("RMSNormalization", since=23)
@@ -309,7 +305,7 @@ def rms_normalization(xp, x, scale, *, axis=-1, epsilon=1e-5, stash_type=1):
     y = xp.multiply(x2, ms, out=x2) if owned else x2 * ms
     y = y.reshape(x.shape)
     y *= _param(scale, y.dtype)
-    return down(xp, y, x.dtype)
+    return cast_back(xp, y, x.dtype)
 
 
 # --------------------------------------------------------------------------------------------
@@ -322,13 +318,13 @@ def lp_normalization(xp, x, *, axis=-1, p=2):
     (an all-zero slice gives zeros, as opset 22 defines; older opsets left it undefined)."""
     if p not in (1, 2):
         raise ValueError(f"LpNormalization: p must be 1 or 2, got {p}")
-    xc = up32(x)
+    xc = to_compute(x)
     if p == 2:
         norm = xp.sqrt((xc * xc).sum(axis=axis, keepdims=True))
     else:
         norm = xp.abs(xc).sum(axis=axis, keepdims=True)
     norm[norm == 0] = 1     # x is all zeros there: 0 / 1 = 0
-    return down(xp, xc / norm, x.dtype)
+    return cast_back(xp, xc / norm, x.dtype)
 
 
 @register("LRN", since=1)
@@ -339,7 +335,7 @@ def lrn(xp, x, *, size, alpha=1e-4, beta=0.75, bias=1.0):
     """
     if x.ndim < 2:
         raise ValueError(f"LRN: X must have rank >= 2 (N, C, ...), got {tuple(x.shape)}")
-    xc = up32(x)
+    xc = to_compute(x)
     sq = xc * xc
     c = x.shape[1]
     lo_off, hi_off = (size - 1) // 2, -(-(size - 1) // 2)
@@ -355,7 +351,7 @@ def lrn(xp, x, *, size, alpha=1e-4, beta=0.75, bias=1.0):
     acc += bias
     xp.power(acc, -beta, out=acc)
     acc *= xc
-    return down(xp, acc, x.dtype)
+    return cast_back(xp, acc, x.dtype)
 
 
 @register("MeanVarianceNormalization", since=9)
@@ -366,10 +362,10 @@ def mean_variance_normalization(xp, x, *, axes=(0, 2, 3)):
     variance is taken of the centred data (the function body's E[X^2] - E[X]^2 cancels).
     """
     axes = tuple(_norm_axis(int(a), x.ndim, "MeanVarianceNormalization") for a in axes)
-    xc = up32(x)
+    xc = to_compute(x)
     d = xc - xc.mean(axis=axes, keepdims=True)
     std = xp.sqrt((d * d).mean(axis=axes, keepdims=True))
     std += 1e-9
     d /= std
-    return down(xp, d, x.dtype)
+    return cast_back(xp, d, x.dtype)
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ai_engine.engine.operators.dtype_policy import compute_dtype
 from ai_engine.engine.registry import register
 
-from ._conv_utils import pad_spatial, pool_geometry, spatial_defaults, tap_slices, taps, \
+from .conv_geometry import pad_spatial, pool_geometry, spatial_defaults, tap_slices, taps, \
     window_extent
 
 
@@ -135,7 +136,7 @@ def _window_sum(xp, x, kernel, strides, dilations, begin, end, out, cdt):
 def _float_compute(x):
     if x.dtype.kind != "f" and x.dtype.name != "bfloat16":
         raise TypeError(f"pooling expects a float tensor, got {x.dtype}")
-    return np.float64 if x.dtype == np.float64 else np.float32
+    return compute_dtype(x.dtype)
 
 
 @register("AveragePool", since=1)

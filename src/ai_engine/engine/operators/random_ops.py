@@ -8,7 +8,9 @@ The spec leaves the generator unspecified, so values can't match another runtime
 dtypes and distributions do. Numbers are drawn on the host with NumPy's PCG64 ``Generator``
 and moved to the device (these ops are rare and small, and this keeps a seeded result the same
 on every device). With the ``seed`` attribute every run of the node returns the same values;
-without it each run draws fresh ones.
+without it each run draws fresh ones: from the OS's entropy, or, after
+``ai_engine.set_seed(n)`` (onnxruntime's ``set_seed``), from one process-wide generator
+seeded with ``n``, so the same program makes the same draws.
 """
 
 from __future__ import annotations
@@ -21,11 +23,19 @@ from ai_engine.core.dtypes import to_numpy
 from ai_engine.engine.registry import register
 
 _FLOAT_TYPES = frozenset((1, 10, 11, 16))  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
+_process_rng: np.random.Generator | None = None   # set by set_process_seed
+
+
+def set_process_seed(seed: int) -> None:
+    """Seed the generator of random ops that have no ``seed`` attribute."""
+    global _process_rng
+    _process_rng = np.random.default_rng(seed)
 
 
 def _rng(seed):
     if seed is None or (isinstance(seed, float) and math.isnan(seed)):
-        return np.random.default_rng()
+        # NumPy's Generator holds a lock, so runs on several threads may share it.
+        return _process_rng if _process_rng is not None else np.random.default_rng()
     # The seed attribute is a float; its bit pattern (not a rounded int) keys the stream, so
     # seeds such as 0.5 and 0.25 give different streams.
     return np.random.default_rng(np.frombuffer(np.float64(seed).tobytes(), np.uint64))

@@ -21,7 +21,7 @@ import numpy as np
 from ai_engine.engine.operators.indexing import normalize_axis, to_host
 from ai_engine.engine.registry import register
 
-from ._math import arr
+from ai_engine.engine.operators.dtype_policy import as_array, to_compute
 
 _FLOAT_KINDS = "fV"  # ml_dtypes floats (bfloat16...) report kind "V"
 _NATIVE_WIDE = frozenset((np.dtype(np.float32), np.dtype(np.float64)))
@@ -58,9 +58,7 @@ def _work(x):
     """Float math in a dtype NumPy computes natively and accurately: float32 and float64 as
     they are, float16 and the ml_dtypes floats in float32 (float16 sums of many terms
     overflow and lose bits)."""
-    if x.dtype.kind in _FLOAT_KINDS and x.dtype not in _NATIVE_WIDE:
-        return x.astype(np.float32)
-    return x
+    return to_compute(x) if x.dtype.kind in _FLOAT_KINDS else x
 
 
 def _floaty(x):
@@ -71,7 +69,7 @@ def _floaty(x):
 
 
 def _finish(xp, r, dtype):
-    r = arr(xp, r)
+    r = as_array(xp, r)
     return r if r.dtype == dtype else r.astype(dtype)
 
 
@@ -117,7 +115,7 @@ def _extreme(fill_for_float, fill_for_bool, int_attr, reducer):
             # ml_dtypes floats have no fast reduction loops; max/min are exact in float32.
             return _finish(xp, reducer(xp)(x.astype(np.float32), axis=axes,
                                            keepdims=keepdims), x.dtype)
-        return arr(xp, reducer(xp)(x, axis=axes, keepdims=keepdims))
+        return as_array(xp, reducer(xp)(x, axis=axes, keepdims=keepdims))
     return fn
 
 

@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from ai_engine.engine.operators import dtype_policy
 from ai_engine.engine.registry import register
 
 _COORD_MODES = ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners",
@@ -140,15 +141,6 @@ def _resize_axis(xp, data, axis, out_n, scale, roi, *, mode, ctm, nearest_mode, 
     return result
 
 
-def _compute_dtype(dtype):
-    dtype = np.dtype(dtype)
-    if dtype in (np.dtype(np.float64), np.dtype(np.float32)):
-        return dtype
-    if dtype.kind in "iu" and dtype.itemsize >= 4:
-        return np.dtype(np.float64)
-    return np.dtype(np.float32)
-
-
 def _cast_back(xp, r, dtype):
     dtype = np.dtype(dtype)
     if r.dtype == dtype:
@@ -218,7 +210,7 @@ def _resize(xp, x, roi, scales, sizes, *, mode, ctm, nearest_mode, cubic_coeff_a
             full_roi[a], full_roi[r + a] = float(roi[i]), float(roi[len(axes) + i])
     if ctm == "tf_crop_and_resize" and roi is None:
         raise ValueError("Resize: tf_crop_and_resize needs the 'roi' input")
-    compute_dtype = _compute_dtype(x.dtype)
+    compute_dtype = dtype_policy.compute_dtype(x.dtype)
     result = x
     for a in axes:
         pair = (full_roi[a], full_roi[r + a])

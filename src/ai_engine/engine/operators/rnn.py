@@ -17,7 +17,7 @@ import inspect
 
 import numpy as np
 
-from ai_engine.engine.operators._math import down
+from ai_engine.engine.operators.dtype_policy import cast_back
 from ai_engine.engine.operators.indexing import to_host
 from ai_engine.engine.registry import register
 from ai_engine.engine.run_options import current
@@ -233,7 +233,7 @@ class _Setup:
         if layout:
             Y = Y.transpose(2, 0, 1, 3)
             finals = [f.swapaxes(0, 1) for f in finals]
-        return (down(xp, Y, dtype),) + tuple(down(xp, f, dtype) for f in finals)
+        return (cast_back(xp, Y, dtype),) + tuple(cast_back(xp, f, dtype) for f in finals)
 
 
 def _clip(xp, t, clip):

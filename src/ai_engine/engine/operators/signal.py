@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ai_engine.core.dtypes import to_numpy
+from ai_engine.engine.operators.dtype_policy import compute_dtype
 from ai_engine.engine.registry import register
 
 
@@ -31,17 +32,12 @@ def _float_scalar(v):
     return float(v.reshape(-1)[0])
 
 
-def _work_dtype(dtype):
-    dtype = np.dtype(dtype)
-    return dtype if dtype in (np.dtype(np.float32), np.dtype(np.float64)) else np.float32
-
-
 def _to_complex(xp, x):
     """``[..., 1]`` or ``[..., 2]`` real layout -> complex array without the last axis."""
     if x.ndim < 2 or x.shape[-1] not in (1, 2):
         raise ValueError(f"expected a last dimension of 1 (real) or 2 (complex), got shape "
                          f"{x.shape}")
-    x = x.astype(_work_dtype(x.dtype), copy=False)
+    x = x.astype(compute_dtype(x.dtype), copy=False)
     if x.shape[-1] == 1:
         return x[..., 0], True
     return x[..., 0] + 1j * x[..., 1], False

@@ -7,6 +7,8 @@ the pass and the passes that ran before it.
 
 from __future__ import annotations
 
+import os
+
 from ai_engine.engine.graph import Graph
 from ai_engine.engine.optimizer.constant_folding import fold_constants
 from ai_engine.engine.optimizer.dead_code import eliminate_dead_code
@@ -28,7 +30,21 @@ EXTENDED_PASSES = BASIC_PASSES + (fuse_conv_bn, fuse_conv_activation, fold_shape
                                   fuse_attention, fuse_matmul_add)
 LEVELS = {0: (), 1: BASIC_PASSES, 2: EXTENDED_PASSES, 99: EXTENDED_PASSES}
 
-MAX_ROUNDS = 4
+# Passes enable one another (shape folding exposes constants, folding exposes fusions): the
+# pipeline repeats until a round changes nothing, with a bound against rewrite ping-pong.
+MAX_ROUNDS = 10
+
+
+# Debugging aid, on in the test suite: verify the graph's links after every pass, so a pass
+# that corrupts the graph is named at once instead of failing later somewhere else.
+CHECK_EACH_PASS = os.environ.get("AI_ENGINE_CHECK_PASSES", "") not in ("", "0")
+
+
+def _check_after(graph: Graph, name: str) -> None:
+    try:
+        graph.check()
+    except ValueError as exc:
+        raise PassError(f"optimization pass {name} left an inconsistent graph: {exc}") from exc
 
 
 def passes_for_level(level: int) -> tuple:
@@ -64,6 +80,8 @@ def optimize(graph: Graph, level: int = 99, disabled=frozenset()) -> list[str]:
                 raise PassError(f"optimization pass {opt_pass.__name__} failed (passes run "
                                 f"before it: {before}): {type(exc).__name__}: {exc}") from exc
             done.append(opt_pass.__name__)
+            if CHECK_EACH_PASS:
+                _check_after(graph, opt_pass.__name__)
         if not changed:
             break
     return done

@@ -3,24 +3,20 @@
 Rewrite rule (every intermediate read once and not a graph output; ``c`` one-element float
 constants):
 ``O = MatMul(Softmax(S [* c | / c] [+ M], axis=-1), V)`` with ``S = MatMul(Q [* c1], K' [* c2])``
-becomes ``O = ai_engine::Attention(Q, K', V, M?, scale=c1*c2*c (or /c))``. When ``K'`` is
+becomes ``O = ai_engine::FusedAttention(Q, K', V, M?, scale=c1*c2*c (or /c))``. When ``K'`` is
 ``Transpose(K)`` swapping the last two axes only, the kernel reads ``K`` and ``transpose_k=1``
 lets BLAS do the transpose. The scale is applied once to the score matrix and the softmax runs
 in place on it (float32/float64 graphs only: in half precision the unfused chain rounds
-after every node, which the fused kernel would not reproduce), which saves three temporaries and five dispatches per head group.
+after every node, which the fused kernel would not reproduce), which saves three temporaries
+and five dispatches per head group.
 """
 
 from __future__ import annotations
 
 from ai_engine.engine.graph import Graph, Node
-from ai_engine.engine.optimizer.fuse_gelu import other_input, single_user
-
-
-def _scalar(v):
-    c = None if v is None else v.const
-    if c is None or c.size != 1 or c.dtype.kind != "f":
-        return None
-    return float(c.reshape(-1)[0])
+from ai_engine.engine.optimizer.matching import (SINGLE_OR_DOUBLE, constant_scalar,
+                                                 other_input, output_ids, replace_nodes,
+                                                 sole_user)
 
 
 def _strip_scale(v, outputs, nodes):
@@ -32,7 +28,7 @@ def _strip_scale(v, outputs, nodes):
                 or id(v) in outputs:
             return v, factor
         for i in (0, 1):
-            c = _scalar(p.inputs[1 - i])
+            c = constant_scalar(p.inputs[1 - i])
             if c is not None and p.inputs[i].const is None:
                 factor *= c
                 nodes.append(p)
@@ -59,7 +55,7 @@ def _match(sm: Node, outputs):
         v = s_in
         p = v.producer
     if p is not None and not p.domain and p.op_type in ("Mul", "Div") and id(v) not in outputs:
-        c = _scalar(p.inputs[1])
+        c = constant_scalar(p.inputs[1])
         if c is not None and c != 0 and len(p.inputs[0].uses) == 1:
             scale = c if p.op_type == "Mul" else 1.0 / c
             nodes.append(p)
@@ -80,7 +76,7 @@ def _match(sm: Node, outputs):
             nodes.append(t)
             k = t.inputs[0]
             transpose_k = 1
-    out = single_user(sm.outputs[0], outputs, "MatMul")
+    out = sole_user(sm.outputs[0], outputs, "MatMul")
     if out is None or out.inputs[0] is not sm.outputs[0] or out.inputs[1] is sm.outputs[0]:
         return None
     nodes.append(out)
@@ -89,7 +85,7 @@ def _match(sm: Node, outputs):
 
 def fuse_attention(graph: Graph) -> bool:
     changed = False
-    outputs = {id(v) for v in graph.outputs}
+    outputs = output_ids(graph)
     for sm in list(graph.nodes):
         if sm.op_type != "Softmax" or sm.domain or sm not in graph.nodes or sm.opset < 13:
             continue
@@ -97,14 +93,14 @@ def fuse_attention(graph: Graph) -> bool:
         if found is None:
             continue
         q, k, v, mask, scale, transpose_k, nodes, y = found
-        if any(x.elem_type not in (None, 1, 11) for x in (q, k, v, y)):
+        if any(x.elem_type is not None and x.elem_type not in SINGLE_OR_DOUBLE
+               for x in (q, k, v, y)):
             continue  # half precision: the unfused chain rounds at every node; keep it
-        for n in nodes:
-            graph.remove_node(n)
         inputs = [q, k, v] + ([mask] if mask is not None else [])
-        graph.add_node(Node("Attention", inputs, [y],
-                            {"scale": float(scale), "transpose_k": transpose_k},
-                            domain="ai_engine", name=sm.name + "/attention", opset=1))
+        replace_nodes(graph, nodes, Node("FusedAttention", inputs, [y],
+                                         {"scale": float(scale), "transpose_k": transpose_k},
+                                         domain="ai_engine", name=sm.name + "/attention",
+                                         opset=1))
         changed = True
     if changed:
         graph.sort()

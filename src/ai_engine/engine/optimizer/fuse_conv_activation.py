@@ -21,15 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ai_engine.engine.graph import Graph, Node, Value
+from ai_engine.engine.graph import Graph, Node
+from ai_engine.engine.optimizer.matching import output_ids, replace_nodes, sole_user
 
 _ACTIVATIONS = ("Relu", "LeakyRelu", "Clip")
-
-
-def _single_user(graph: Graph, v: Value | None) -> Node | None:
-    if v is None or len(v.uses) != 1 or any(v is o for o in graph.outputs):
-        return None
-    return v.uses[0]
 
 
 def _clip_bounds(node: Node):
@@ -78,19 +73,20 @@ def _eligible(conv: Node) -> bool:
 
 def fuse_conv_activation(graph: Graph) -> bool:
     changed = False
+    outputs = output_ids(graph)
     for conv in list(graph.nodes):
         if not _eligible(conv):
             continue
         chain = [conv]
         tail = conv.outputs[0]
         residual = None
-        nxt = _single_user(graph, tail)
+        nxt = sole_user(tail, outputs)
         if nxt is not None and not nxt.domain and nxt.op_type in ("Add", "Sum") \
                 and len(nxt.inputs) == 2 and nxt.inputs[0] is not nxt.inputs[1]:
             residual = nxt.inputs[1] if nxt.inputs[0] is tail else nxt.inputs[0]
             chain.append(nxt)
             tail = nxt.outputs[0]
-            nxt = _single_user(graph, tail)
+            nxt = sole_user(tail, outputs)
         attrs = dict(conv.attrs)
         act = _activation_attrs(nxt) if nxt is not None else None
         if act is not None:
@@ -107,10 +103,8 @@ def fuse_conv_activation(graph: Graph) -> bool:
             b_in = graph.add_constant(f"{conv.name or 'conv'}/zero_bias",
                                       np.zeros(w.shape[0], dtype=w.dtype))
         inputs = [conv.inputs[0], w_val, b_in] + ([residual] if residual is not None else [])
-        for node in chain:
-            graph.remove_node(node)
-        graph.add_node(Node("FusedConv", inputs, [tail], attrs, domain="ai_engine",
-                            name=conv.name, opset=1))
+        replace_nodes(graph, chain, Node("FusedConv", inputs, [tail], attrs,
+                                         domain="ai_engine", name=conv.name, opset=1))
         changed = True
     if changed:
         graph.opsets.setdefault("ai_engine", 1)

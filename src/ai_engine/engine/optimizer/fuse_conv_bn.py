@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ai_engine.engine.graph import Graph, Value
+from ai_engine.engine.graph import Graph, Node, Value
+from ai_engine.engine.optimizer.matching import output_ids, replace_nodes, sole_user
 
 
 def _const(v: Value | None):
@@ -21,7 +22,7 @@ def _const(v: Value | None):
 
 def fuse_conv_bn(graph: Graph) -> bool:
     changed = False
-    outputs = {id(v) for v in graph.outputs}
+    outputs = output_ids(graph)
     for bn in list(graph.nodes):
         if bn.op_type != "BatchNormalization" or bn.domain or len(bn.inputs) < 5:
             continue
@@ -29,8 +30,8 @@ def fuse_conv_bn(graph: Graph) -> bool:
             continue
         conv_out = bn.inputs[0]
         conv = conv_out.producer if conv_out is not None else None
-        if conv is None or conv.op_type != "Conv" or conv.domain or len(conv_out.uses) != 1 \
-                or id(conv_out) in outputs:
+        if conv is None or conv.op_type != "Conv" or conv.domain \
+                or sole_user(conv_out, outputs) is not bn:
             continue
         w = _const(conv.inputs[1])
         params = [_const(v) for v in bn.inputs[1:5]]
@@ -47,12 +48,9 @@ def fuse_conv_bn(graph: Graph) -> bool:
         new_b = ((old_b - mean) * s + beta).astype(w.dtype)
         w_val = graph.add_constant(f"{conv.name}/folded_weight", new_w)
         b_val = graph.add_constant(f"{conv.name}/folded_bias", new_b)
-        graph.remove_node(conv)
-        graph.remove_node(bn)
-        conv.inputs = [conv.inputs[0], w_val, b_val]
-        conv.outputs = [bn.outputs[0]]
-        graph.nodes.insert(0, conv)
-        graph._link(conv)
+        replace_nodes(graph, [conv, bn], Node("Conv", [conv.inputs[0], w_val, b_val],
+                                              [bn.outputs[0]], conv.attrs, name=conv.name,
+                                              opset=conv.opset))
         changed = True
     if changed:
         graph.sort()

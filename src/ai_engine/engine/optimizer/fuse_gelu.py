@@ -12,62 +12,45 @@ from __future__ import annotations
 import math
 
 from ai_engine.engine.graph import Graph, Node
+from ai_engine.engine.optimizer.matching import (FLOATING, is_constant_scalar, other_input,
+                                                 output_ids, producer_of, replace_nodes,
+                                                 sole_user)
 
-def scalar(v, target, tol=1e-6):
-    """Whether ``v`` is a one-element float constant equal to ``target``."""
-    c = None if v is None else v.const
-    return c is not None and c.size == 1 and c.dtype.kind == "f" \
-        and abs(float(c.reshape(-1)[0]) - target) <= tol * abs(target)
-
-def single_user(v, outputs, op=None):
-    """The only node reading ``v`` (of type ``op``), or None."""
-    if v is None or len(v.uses) != 1 or id(v) in outputs:
-        return None
-    n = v.uses[0]
-    return n if (op is None or (n.op_type == op and not n.domain)) else None
-
-def other_input(node, v):
-    """The input of a binary ``node`` that is not ``v`` (None if both or neither are)."""
-    a, b = node.inputs[:2]
-    if a is v and b is not v:
-        return b
-    if b is v and a is not v:
-        return a
-    return None
 
 def _match(erf: Node, outputs):
     pre = erf.inputs[0].producer if erf.inputs[0] is not None else None
-    if pre is None or pre.domain or len(erf.inputs[0].uses) != 1:
+    if pre is None or pre.domain or sole_user(erf.inputs[0], outputs) is not erf:
         return None
-    if pre.op_type == "Div" and scalar(pre.inputs[1], math.sqrt(2.0)):
+    if pre.op_type == "Div" and is_constant_scalar(pre.inputs[1], math.sqrt(2.0)):
         x = pre.inputs[0]
-    elif pre.op_type == "Mul" and scalar(pre.inputs[1], 1 / math.sqrt(2.0)):
+    elif pre.op_type == "Mul" and is_constant_scalar(pre.inputs[1], 1 / math.sqrt(2.0)):
         x = pre.inputs[0]
-    elif pre.op_type == "Mul" and scalar(pre.inputs[0], 1 / math.sqrt(2.0)):
+    elif pre.op_type == "Mul" and is_constant_scalar(pre.inputs[0], 1 / math.sqrt(2.0)):
         x = pre.inputs[1]
     else:
         return None
-    add = single_user(erf.outputs[0], outputs, "Add")
-    if add is None or not scalar(other_input(add, erf.outputs[0]), 1.0):
+    add = sole_user(erf.outputs[0], outputs, "Add")
+    if add is None or not is_constant_scalar(other_input(add, erf.outputs[0]), 1.0):
         return None
-    m1 = single_user(add.outputs[0], outputs, "Mul")
+    m1 = sole_user(add.outputs[0], outputs, "Mul")
     if m1 is None:
         return None
     z = other_input(m1, add.outputs[0])
     if z is x:                                   # (x * (1 + erf)) * 0.5
-        m2 = single_user(m1.outputs[0], outputs, "Mul")
-        if m2 is None or not scalar(other_input(m2, m1.outputs[0]), 0.5):
+        m2 = sole_user(m1.outputs[0], outputs, "Mul")
+        if m2 is None or not is_constant_scalar(other_input(m2, m1.outputs[0]), 0.5):
             return None
         return x, [pre, erf, add, m1, m2], m2.outputs[0]
-    half = z.producer if z is not None else None   # (x * 0.5) * (1 + erf)
-    if half is None or half.op_type != "Mul" or half.domain or len(z.uses) != 1 \
-            or other_input(half, x) is None or not scalar(other_input(half, x), 0.5):
+    half = producer_of(z, "Mul")                    # (x * 0.5) * (1 + erf)
+    if half is None or sole_user(z, outputs) is not m1 \
+            or not is_constant_scalar(other_input(half, x), 0.5):
         return None
     return x, [pre, erf, add, half, m1], m1.outputs[0]
 
+
 def fuse_gelu(graph: Graph) -> bool:
     changed = False
-    outputs = {id(v) for v in graph.outputs}
+    outputs = output_ids(graph)
     for erf in list(graph.nodes):
         if erf.op_type != "Erf" or erf.domain or erf not in graph.nodes:
             continue
@@ -75,12 +58,10 @@ def fuse_gelu(graph: Graph) -> bool:
         if found is None:
             continue
         x, nodes, y = found
-        if x.elem_type not in (None, 1, 10, 11, 16) and x.const is None:
+        if x.elem_type is not None and x.elem_type not in FLOATING and x.const is None:
             continue
-        for n in nodes:
-            graph.remove_node(n)
-        graph.add_node(Node("Gelu", [x], [y], {"approximate": "none"},
-                            name=erf.name + "/gelu", opset=20))
+        replace_nodes(graph, nodes, Node("Gelu", [x], [y], {"approximate": "none"},
+                                         name=erf.name + "/gelu", opset=20))
         changed = True
     if changed:
         graph.sort()

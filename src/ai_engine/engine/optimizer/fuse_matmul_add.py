@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ai_engine.engine.graph import Graph, Node
-from ai_engine.engine.optimizer.fuse_gelu import other_input, single_user
+from ai_engine.engine.optimizer.matching import other_input, output_ids, sole_user
 
 
 def _bias(v, n, dtype):
@@ -29,7 +29,7 @@ def _fuse_one(graph: Graph, node: Node, outputs) -> Node | None:
         w = node.inputs[1].const
         if w is None or w.ndim != 2 or w.dtype.kind != "f":
             return None
-        add = single_user(node.outputs[0], outputs, "Add")
+        add = sole_user(node.outputs[0], outputs, "Add")
         if add is None:
             return None
         b = _bias(other_input(add, node.outputs[0]), w.shape[1], w.dtype)
@@ -64,7 +64,7 @@ def _fuse_one(graph: Graph, node: Node, outputs) -> Node | None:
 
 def fuse_matmul_add(graph: Graph) -> bool:
     changed = False
-    outputs = {id(v) for v in graph.outputs}
+    outputs = output_ids(graph)
     for node in list(graph.nodes):
         if node.domain or node not in graph.nodes:
             continue
@@ -74,7 +74,7 @@ def fuse_matmul_add(graph: Graph) -> bool:
     for node in list(graph.nodes):
         if node.op_type != "MatMulAdd" or node.domain != "ai_engine" or node.attrs:
             continue
-        gelu = single_user(node.outputs[0], outputs, "Gelu")
+        gelu = sole_user(node.outputs[0], outputs, "Gelu")
         if gelu is None or gelu.attrs.get("approximate", "none") != "none":
             continue
         graph.remove_node(gelu)

@@ -23,8 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ai_engine.engine.graph import Graph, Node
-from ai_engine.engine.optimizer.constant_folding import fold_constants
-from ai_engine.engine.optimizer.dead_code import eliminate_dead_code
+from ai_engine.engine.optimizer.matching import INT32, INT64
 
 ONE = (1, ())
 UNARY = frozenset({"Relu", "Erf", "Sqrt", "Neg", "Exp", "Tanh", "Sigmoid", "Softmax",
@@ -33,8 +32,7 @@ UNARY = frozenset({"Relu", "Erf", "Sqrt", "Neg", "Exp", "Tanh", "Sigmoid", "Soft
                    "LogSoftmax", "HardSigmoid", "Elu", "Selu", "Softplus", "Clip"})
 BINARY = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Where", "Equal", "Less", "Greater",
                     "And", "Or", "Max", "Min", "Mod"})
-FUSED_SAME = frozenset({"Gelu", "FusedGelu", "MatMulAdd"})
-INT_TYPES = {6: np.int32, 7: np.int64}
+INT_TYPES = {INT32: np.int32, INT64: np.int64}
 
 
 def _c(k: int):
@@ -142,8 +140,8 @@ class _Infer:
         a = node.attrs
         res = None
         if node.domain == "ai_engine":
-            if op in FUSED_SAME:
-                res = s[0] if op != "MatMulAdd" else None
+            if op == "FusedAttention" and s[0] is not None and s[2] is not None:
+                res = s[0][:-1] + (s[2][-1],)     # softmax(q k^T) v: q's rows, v's columns
             if op == "MatMulAdd" and s[0] is not None and s[1] is not None and len(s[1]) == 2:
                 res = s[0][:-1] + (s[1][1],)
             if op == "ReshapeDims" and s[0] is not None:
@@ -325,14 +323,12 @@ def _rewrite(graph: Graph, info: _Infer) -> bool:
 
 
 def fold_shapes(graph: Graph) -> bool:
-    changed = False
-    for _ in range(8):
-        info = _Infer(graph)
-        info.run()
-        if not _rewrite(graph, info):
-            break
-        changed = True
-        fold_constants(graph)
-        eliminate_dead_code(graph)
-        graph.sort()
-    return changed
+    """One round of inference and rewriting; the pipeline's constant folding and dead-code
+    passes then remove what it made dead, and the pipeline runs it again until nothing
+    changes."""
+    info = _Infer(graph)
+    info.run()
+    if not _rewrite(graph, info):
+        return False
+    graph.sort()
+    return True

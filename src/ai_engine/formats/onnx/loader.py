@@ -17,7 +17,7 @@ from google.protobuf.message import DecodeError
 from onnx import GraphProto, ModelProto, NodeProto
 
 from ai_engine.engine.graph import Graph, Node, Value
-from ai_engine.errors import ModelLoadError
+from ai_engine.errors import ModelDecodeError, ModelFileNotFoundError, ModelLoadError
 from ai_engine.formats.onnx import attributes
 from ai_engine.formats.onnx.functions import FunctionInliner
 from ai_engine.formats.onnx.tensors import to_array
@@ -35,6 +35,9 @@ class LoadedModel:
     producer: str = ""
     doc: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    domain: str = ""
+    model_version: int = 0
+    graph_doc: str = ""
 
 
 def read_model(model) -> tuple[ModelProto, str | None]:
@@ -46,7 +49,7 @@ def read_model(model) -> tuple[ModelProto, str | None]:
     if isinstance(model, (str, os.PathLike)):
         path = os.fspath(model)
         if not os.path.exists(path):
-            raise ModelLoadError(f"model file {path!r} does not exist")
+            raise ModelFileNotFoundError(f"model file {path!r} does not exist")
         if os.path.isdir(path):
             raise ModelLoadError(f"model path {path!r} is a directory, not an .onnx file")
         with open(path, "rb") as f:
@@ -58,12 +61,12 @@ def read_model(model) -> tuple[ModelProto, str | None]:
 
 def _parse(data: bytes, what: str) -> ModelProto:
     if not data:
-        raise ModelLoadError(f"{what} is empty, not an ONNX model")
+        raise ModelDecodeError(f"{what} is empty, not an ONNX model")
     proto = ModelProto()
     try:
         proto.ParseFromString(data)
     except (DecodeError, RuntimeError, ValueError) as exc:
-        raise ModelLoadError(f"{what} is not a valid ONNX model (truncated or not ONNX "
+        raise ModelDecodeError(f"{what} is not a valid ONNX model (truncated or not ONNX "
                              f"protobuf): {exc}") from None
     if not proto.HasField("graph") or (not proto.graph.node and not proto.graph.output):
         raise ModelLoadError(f"{what} is not an ONNX model: it has no graph")
@@ -100,7 +103,8 @@ def load_model(model, fed_initializers: frozenset = frozenset()) -> LoadedModel:
         _split_overridable(graph, proto.graph, fed_initializers)
     meta = {p.key: p.value for p in proto.metadata_props}
     return LoadedModel(graph, proto.ir_version, opsets, proto.producer_name,
-                       proto.doc_string, meta)
+                       proto.doc_string, meta, proto.domain, proto.model_version,
+                       proto.graph.doc_string)
 
 
 def _split_overridable(graph: Graph, gp: GraphProto, fed: frozenset) -> None:

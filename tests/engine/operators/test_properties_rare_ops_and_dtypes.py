@@ -1,5 +1,5 @@
-"""Property tests, part 4: the less common operators, zero-size tensors, unary and reduction
-dtypes, ai-engine against onnxruntime (see test_properties_more.py)."""
+"""Property tests: the less common operators, zero-size tensors, unary and reduction
+dtypes, ai-engine against onnxruntime (see test_properties_shape_index_cast.py)."""
 
 import numpy as np
 from hypothesis import assume, given

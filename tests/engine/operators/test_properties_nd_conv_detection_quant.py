@@ -1,6 +1,6 @@
-"""Property tests, part 5: convolution and pooling in 1-3 D with auto_pad, Pad with negative
+"""Property tests: convolution and pooling in 1-3 D with auto_pad, Pad with negative
 pads, detection, quantized and rounding-sensitive operators, ai-engine against onnxruntime (see
-test_properties_more.py)."""
+test_properties_shape_index_cast.py)."""
 
 import numpy as np
 from hypothesis import assume, given
@@ -73,7 +73,7 @@ def test_pad_negative_and_axes(shape, data, mode):
     axes = data.draw(st.lists(st.integers(-rank, rank - 1), unique_by=lambda a: a % rank,
                               min_size=1, max_size=rank))
     pads = []
-    for half in range(2):
+    for _side in ("begin", "end"):
         for a in axes:
             lo = -shape[a] // 2
             pads.append(data.draw(st.integers(lo, 2)))

@@ -1,79 +1,14 @@
-"""Private numeric helpers shared by the elementwise, activation and logical kernels.
-
-* dtype plumbing: NumPy has native float16/32/64 loops, but the ``ml_dtypes`` types (bfloat16,
-  float8...) go through slow generic loops and lose precision in composite formulas, so those
-  are computed in float32 and cast back.
-* ``erf``: NumPy has no error function and scipy is not a dependency, so it is implemented here.
-"""
+"""The error function for float kernels (Erf, Gelu): NumPy has none and scipy is not a
+dependency, so it is implemented here (accuracy and method below)."""
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import numpy as np
 from numpy.polynomial import chebyshev as _cheb
 
-_NATIVE_FLOATS = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float64))
-
-
-_NO_CONTEXT = contextlib.nullcontext()
-
-
-def quiet():
-    """Where kernels would silence NumPy's floating-point warnings (overflow to inf, nan from
-    invalid operations, integer division by zero: the answers ONNX expects or leaves
-    undefined). The executor runs every plan inside ``np.errstate(all="ignore")`` once per
-    run, which costs less than an errstate per kernel call (0.7 us each), so this is a no-op.
-    """
-    return _NO_CONTEXT
-
-
-def register_op(name: str, kernel, since: int, legacy=None):
-    """Name and document a generated ``kernel``, register it from opset ``since``, and its
-    opset-1 form ``legacy`` (old attributes such as ``broadcast``/``consumed_inputs``) from 1.
-    """
-    from ai_engine.engine.registry import register
-
-    kernel.__name__ = kernel.__qualname__ = name.lower()
-    kernel.__doc__ = f"{name}: https://onnx.ai/onnx/operators/onnx__{name}.html"
-    register(name, since=since)(kernel)
-    if legacy is not None:
-        legacy.__doc__ = kernel.__doc__
-        register(name, since=1)(legacy)
-    return kernel
-
-
-def arr(xp, r):
-    """A ufunc on 0-d arrays returns a NumPy scalar; the kernel contract wants arrays."""
-    return r if isinstance(r, xp.ndarray) else xp.asarray(r)
-
-
-def compute_dtype(dtype) -> np.dtype:
-    """The dtype to do float math in: native floats as is, ml_dtypes floats in float32."""
-    dtype = np.dtype(dtype)
-    return dtype if dtype in _NATIVE_FLOATS else np.dtype(np.float32)
-
-
-def up(x):
-    """``x`` in its compute dtype (a no-op for native floats)."""
-    cd = compute_dtype(x.dtype)
-    return x if x.dtype == cd else x.astype(cd)
-
-
-def up32(x):
-    """Like :func:`up` but also widens float16, for composite formulas whose intermediate
-    results would otherwise be rounded to 11 bits at every step."""
-    if x.dtype == np.float16:
-        return x.astype(np.float32)
-    return up(x)
-
-
-def down(xp, r, dtype):
-    """Cast a result computed by :func:`up` back to the input dtype; always an array."""
-    r = arr(xp, r)
-    return r if r.dtype == dtype else r.astype(dtype)
-
+from ai_engine.engine.operators.dtype_policy import as_array, cast_back
 
 # ---------------------------------------------------------------------------------------------
 # erf
@@ -181,10 +116,10 @@ def _erf32(xp, x, overwrite=False):
 def erf(xp, x, overwrite=False):
     """Elementwise error function of a float array, same dtype back (0-d arrays too).
     ``overwrite``: x is a temporary of the caller and may hold the result."""
-    x = arr(xp, x)
+    x = as_array(xp, x)
     if x.dtype == np.float64:
         return _erf64(xp, x.reshape(-1)).reshape(x.shape)
     if x.dtype == np.float32:
         return _erf32(xp, x if x.ndim else x.reshape(1), overwrite).reshape(x.shape)
-    return down(xp, _erf32(xp, x.astype(np.float32).reshape(-1), True).reshape(x.shape),
-                x.dtype)
+    return cast_back(xp, _erf32(xp, x.astype(np.float32).reshape(-1), True).reshape(x.shape),
+                     x.dtype)

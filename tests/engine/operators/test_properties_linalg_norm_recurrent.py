@@ -1,5 +1,5 @@
-"""Property tests, part 3: linear algebra, Resize, normalization, recurrent layers and
-ConvTranspose, ai-engine against onnxruntime (see test_properties_more.py)."""
+"""Property tests: linear algebra, Resize, normalization, recurrent layers and
+ConvTranspose, ai-engine against onnxruntime (see test_properties_shape_index_cast.py)."""
 
 import numpy as np
 from hypothesis import assume, given
@@ -92,9 +92,9 @@ def test_resize(h, w, data, mode, coord, nearest, by_sizes, exclude_outside):
         else:
             feeds["sizes"] = np.array(sizes, np.int64)
             attrs.update(axes=[2, 3], keep_aspect_ratio_policy=policy)
-            # A kept aspect ratio rounds in * scale to the output size: the spec (and
-            # onnx.reference) then map coordinates with that common scale, ORT with
-            # out / in per axis. Compare only where the two agree.
+            # A kept aspect ratio rounds in * scale to the output size: the spec then maps
+            # coordinates with that common scale, ORT with out / in per axis. Compare only
+            # where the two agree.
             scale = (min if policy == "not_larger" else max)(sizes[0] / h, sizes[1] / w)
             assume(all(abs(d * scale - round(d * scale)) < 1e-9 for d in (h, w)))
     else:
@@ -102,7 +102,7 @@ def test_resize(h, w, data, mode, coord, nearest, by_sizes, exclude_outside):
                   for _ in range(2)]
         out = [int(np.floor(d * s)) for d, s in zip((h, w), scales)]
         assume(min(out) >= 1 and (coord != "align_corners" or min(out) > 1))
-        # align_corners from a scale: the spec (and onnx.reference, and the node tests) divide
+        # align_corners from a scale: the spec (and the ONNX node tests) divide
         # by the fractional length_resized - 1, ORT by the integer output length - 1
         assume(coord != "align_corners" or all(d * s == o for d, s, o in
                                                 zip((h, w), scales, out)))
@@ -256,7 +256,7 @@ def test_conv_transpose(data, nd, group, bias, seed):
     elif how == "auto":
         attrs["auto_pad"] = data.draw(st.sampled_from(["SAME_UPPER", "SAME_LOWER", "VALID"]))
         # SAME where the kernel is shorter than the stride needs a negative total padding:
-        # the spec (and onnx.reference) still give in * stride outputs, ORT clamps it to 0
+        # the spec still gives in * stride outputs, ORT clamps it to 0
         assume(attrs["auto_pad"] == "VALID" or all(
             f >= s * n for f, s, n in zip(full, strides, size)))
     else:

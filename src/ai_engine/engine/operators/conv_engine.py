@@ -1,12 +1,9 @@
-"""Fused convolution kernels of the private ``ai_engine`` domain (created only by the
-optimizer pass ``fuse_conv_activation``; models never contain them).
+"""The fast float32 2-D convolution engine that plain Conv and the fused ``FusedConv`` share.
 
-``FusedConv(X, W, B, Z?)`` computes ``act(Conv(X, W) + B + Z)`` with Conv's attributes
-(https://onnx.ai/onnx/operators/onnx__Conv.html) plus ``activation`` ("" | "Relu" |
-"LeakyRelu" | "Clip") and its parameters ``alpha`` (LeakyRelu slope) and ``clip_min`` /
-``clip_max``. ``W`` is pre-transposed once at optimization time to (M, *kernel, C/group)
-("OHWI"), so that each kernel tap's (M, C) slice and the whole (M, k*k*C) matrix are both valid
-BLAS operands without a copy. ``Z`` (optional) is a residual added before the activation.
+It computes ``act(Conv(X, W) + B + Z)`` (https://onnx.ai/onnx/operators/onnx__Conv.html) with
+``W`` in (M, *kernel, C/group) ("OHWI") layout, so that each kernel tap's (M, C) slice and the
+whole (M, k*k*C) matrix are both valid BLAS operands without a copy; ``Z`` (optional) is a
+residual added before the activation ``act`` ("" | "Relu" | "LeakyRelu" | "Clip").
 
 Fast paths (float32, 2-D, NumPy, the bundled OpenBLAS reachable), all writing the bias into
 the output first and letting BLAS accumulate on top of it (beta=1):
@@ -27,9 +24,8 @@ import threading
 
 import numpy as np
 
-from ai_engine.engine.registry import register
-
-from ._conv_utils import conv_geometry, sgemm_acc, single_thread, spatial_defaults
+from .blas import sgemm_acc, single_thread
+from .conv_geometry import conv_geometry, spatial_defaults
 
 _local = threading.local()
 _MAX_BUFFERS = 64
@@ -56,7 +52,7 @@ def _addr(a) -> int:
     return a.__array_interface__["data"][0]
 
 
-def _epilogue(xp, src, z, out, activation, alpha, clip_min, clip_max):
+def epilogue(xp, src, z, out, activation, alpha, clip_min, clip_max):
     """``out = act(src + z)``; ``src`` may be ``out`` itself (in place)."""
     if z is not None:
         xp.add(src, z, out=out)
@@ -105,7 +101,7 @@ def _shifted(gemm, x_n, w, b, y_n, z_n, geo, act):
         for j in range(kw):
             gemm(m, length, cg, wa + 4 * (i * kw + j) * cg, ld_w,
                  ba + 4 * (i * dh * wp + j * dw), ld_b, ya, length)
-    _epilogue(np, wide.reshape(m, oh, wp)[:, :, :ow], z_n, y_n, *act)
+    epilogue(np, wide.reshape(m, oh, wp)[:, :, :ow], z_n, y_n, *act)
 
 
 def _single_gemm(gemm, cols, w, b, y_n, z_n, act):
@@ -118,7 +114,7 @@ def _single_gemm(gemm, cols, w, b, y_n, z_n, act):
     else:
         np.copyto(y_n, b[:, None])
     gemm(m, length, k, _addr(w), k, _addr(cols), length, _addr(y_n), length)
-    _epilogue(np, y_n, None, y_n, *act)
+    epilogue(np, y_n, None, y_n, *act)
 
 
 def _im2col(x_n, geo, strides):
@@ -158,7 +154,7 @@ def _depthwise(x_n, w, b, y_n, z_n, geo, strides, act):
     np.matmul(w.reshape(c, 1, kh * kw), patches.reshape(c, kh * kw, rows * cols_), out=res)
     view = res.reshape(c, rows, cols_)[:, :, :ow]
     np.add(view, b[:, None, None], out=y_n)
-    _epilogue(np, y_n, z_n, y_n, *act)
+    epilogue(np, y_n, z_n, y_n, *act)
 
 
 def _fast(xp, x, w, b, z, group, strides, dilations, begin, end, out, act):
@@ -223,26 +219,6 @@ def fast_conv(xp, x, w, b, z, *, auto_pad, dilations, group, pads, strides, act)
     return _fast(xp, x, w, b, z, group, tuple(strides), tuple(dilations), begin, end, out, act)
 
 
-@register("FusedConv", since=1, domain="ai_engine")
-def fused_conv(xp, x, w, b=None, z=None, *, auto_pad="NOTSET", dilations=None, group=1,
-               kernel_shape=None, pads=None, strides=None, activation="", alpha=0.01,
-               clip_min=None, clip_max=None):
-    """``act(Conv(x, W) + b + z)`` with W in OHWI layout (see the module docstring)."""
-    from .conv import conv
-
-    act = (activation, alpha, clip_min, clip_max)
-    y = fast_conv(xp, x, w, b, z, auto_pad=auto_pad, dilations=dilations, group=group,
-                  pads=pads, strides=strides, act=act)
-    if y is not None:
-        return y
-    # Generic path: back to OIHW and the plain Conv kernel, then the epilogue.
-    y = conv(xp, x, xp.moveaxis(w, -1, 1), b, auto_pad=auto_pad, dilations=dilations,
-             group=group, kernel_shape=kernel_shape, pads=pads, strides=strides)
-    if z is not None:
-        y = y + z
-    return _epilogue(xp, y, None, y, *act) if activation else y
-
-
 _OHWI: dict = {}
 
 
@@ -258,14 +234,9 @@ def ohwi_cached(w):
 
     t = np.ascontiguousarray(np.moveaxis(w, 1, -1))
     try:
-        ref = weakref.ref(w, lambda _r, k=id(w), cache=_OHWI: cache.pop(k, None))
+        # the defaults bind this weight's id now, not at the callback's call
+        ref = weakref.ref(w, lambda _r, k=id(w), cache=_OHWI: cache.pop(k, None))  # noqa: B008
     except TypeError:
         return t
     _OHWI[id(w)] = (ref, t)
     return t
-
-
-def to_ohwi(w: np.ndarray) -> np.ndarray:
-    """OIHW (ONNX) -> OHWI, contiguous: the layout FusedConv takes."""
-    return np.ascontiguousarray(np.moveaxis(w, 1, -1))
-
