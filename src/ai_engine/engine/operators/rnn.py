@@ -145,7 +145,10 @@ class _Setup:
     """Inputs normalized to layout 0 and the compute dtype, and the projected input."""
 
     def __init__(self, xp, op, X, W, R, B, sequence_lens, initial_h, layout, direction,
-                 hidden_size, n_gates, fold_bias):
+                 hidden_size, n_gates, fold_bias, project=None, recur=None):
+        """``project(x2d)`` and ``recur(d, h)`` replace the float products ``X @ W^T`` (all
+        steps, all directions: (T*B, D*G*H)) and ``h @ R[d]^T`` for weights that are not
+        float (DynamicQuantizeLSTM); W and R are then only read for their shapes."""
         if direction not in ("forward", "reverse", "bidirectional"):
             raise ValueError(f"{op}: unknown direction {direction!r}")
         if X.ndim != 3 or W.ndim != 3 or R.ndim != 3:
@@ -172,14 +175,21 @@ class _Setup:
         self.T, self.B, self.H, self.reverse_only = T, Bn, H, direction == "reverse"
         GH = n_gates * H
         # One GEMM for all steps and directions: (T*B, I) @ (I, D*G*H).
-        w_all = W.reshape(self.D * GH, I).astype(cd, copy=False)
-        xw = X.reshape(T * Bn, I).astype(cd, copy=False) @ w_all.T
+        x2 = X.reshape(T * Bn, I).astype(cd, copy=False)
+        if project is None:
+            xw = x2 @ W.reshape(self.D * GH, I).astype(cd, copy=False).T
+        else:
+            xw = project(x2)
         self.bias = None
         if B is not None:
             self.bias = B.astype(cd, copy=False).reshape(self.D, 2, GH)     # (D, [W, R], GH)
             xw += fold_bias(self.bias).reshape(-1)
         self.xw = xw.reshape(T, Bn, self.D, GH)
-        self.Rt = [R[d].astype(cd, copy=False).T for d in range(self.D)]
+        if recur is None:
+            self.Rt = [R[d].astype(cd, copy=False).T for d in range(self.D)]
+            self.recur = lambda d, h: h @ self.Rt[d]
+        else:
+            self.recur = recur
         self.h0 = (xp.zeros((self.D, Bn, H), cd) if initial_h is None
                    else initial_h.astype(cd, copy=False))
         self.mask = None
@@ -354,13 +364,22 @@ def lstm(xp, X, W, R, B=None, sequence_lens=None, initial_h=None, initial_c=None
     """LSTM-7/14/22: https://onnx.ai/onnx/operators/onnx__LSTM.html -> (Y, Y_h, Y_c)"""
     s = _Setup(xp, "LSTM", X, W, R, B, sequence_lens, initial_h, layout, direction,
                hidden_size, 4, lambda b: b[:, 0] + b[:, 1])
+    return run_lstm(xp, s, X.dtype, initial_c, P, activation_alpha=activation_alpha,
+                    activation_beta=activation_beta, activations=activations, clip=clip,
+                    input_forget=input_forget, layout=layout)
+
+
+def run_lstm(xp, s, dtype, initial_c, P, *, activation_alpha, activation_beta, activations,
+             clip, input_forget, layout, op="LSTM"):
+    """The LSTM recurrence over a prepared :class:`_Setup` (gates i, o, f, c; peepholes i, o,
+    f); the recurrent product is ``s.recur``. Returns (Y, Y_h, Y_c) in ``dtype``."""
     H, cd = s.H, s.cd
     if initial_c is None:
         c0 = xp.zeros((s.D, s.B, H), cd)
     else:
         c0 = (initial_c.swapaxes(0, 1) if layout else initial_c).astype(cd, copy=False)
     peep = None if P is None else P.astype(cd, copy=False).reshape(s.D, 3, H)
-    acts = _activations("LSTM", activations, activation_alpha, activation_beta,
+    acts = _activations(op, activations, activation_alpha, activation_beta,
                         ("Sigmoid", "Tanh", "Tanh"), s.D)
     i_, o_, f_, c_ = (slice(k * H, (k + 1) * H) for k in range(4))
     finals_h, finals_c = [], []
@@ -369,7 +388,7 @@ def lstm(xp, X, W, R, B=None, sequence_lens=None, initial_h=None, initial_c=None
         pi, po, pf = (None, None, None) if peep is None else peep[d]
         h, c = s.h0[d], c0[d]
         for t in s.steps(d):
-            gates = h @ s.Rt[d]
+            gates = s.recur(d, h)
             gates += s.xw[t, :, d]
             if pi is not None:
                 gates[:, i_] += pi * c
@@ -395,7 +414,7 @@ def lstm(xp, X, W, R, B=None, sequence_lens=None, initial_h=None, initial_c=None
             h = s.commit(t, d, h_new, h)
         finals_h.append(h)
         finals_c.append(c)
-    return s.outputs(xp, X.dtype, layout, [finals_h, finals_c])
+    return s.outputs(xp, dtype, layout, [finals_h, finals_c])
 
 
 _legacy(lstm, "LSTM", 1)
