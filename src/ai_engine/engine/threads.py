@@ -111,6 +111,7 @@ def apply_intra_op_threads(count: int) -> None:
     global _capped, _owned_size
     if isinstance(count, bool) or int(count) != count or count < 0:
         raise ValueError(f"intra_op_num_threads must be an int >= 0, got {count!r}")
+    _rescan_pools()   # a BLAS loaded since the last session (SciPy's own OpenBLAS) counts too
     if count > 0:
         _owned_size = None  # the user's count: never resized behind his back
         _set_pools(int(count))
@@ -151,6 +152,12 @@ def _blas_pools() -> list:
 
         _pools = list(ThreadpoolController().select(user_api="blas").lib_controllers)
     return _pools
+
+
+def _rescan_pools() -> None:
+    """Forget the cached pool list: a session's creation (not its runs) looks again."""
+    global _pools
+    _pools = None
 
 
 def _set_pools(count: int) -> None:
