@@ -86,7 +86,8 @@ def _qkv_sizes(weights, qkv_hidden_sizes, heads):
 def _with_past(xp, k, v, past, past_len_input, share_buffer, op):
     """K and V to attend over, and the ``present`` output."""
     if past is None:
-        return k, v, xp.stack([k, v])
+        # present stacks K and V: only defined when they have the same head size.
+        return k, v, xp.stack([k, v]) if k.shape == v.shape else None
     b, n, s, h = k.shape
     if past.ndim != 5 or past.shape[0] != 2 or past.shape[1:3] != (b, n) \
             or past.shape[4] != h:
