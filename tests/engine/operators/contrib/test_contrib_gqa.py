@@ -20,7 +20,7 @@ def _inputs(q, k, v, past, seqlens, total, rotary=None, position_ids=None, atten
             head_sink=None):
     pk, pv = past if past is not None else (None, None)
     cos, sin = rotary if rotary is not None else (None, None)
-    return [("q", q), ("k", k), ("v", v), ("pk", pk), ("pv", pv),
+    return [("q", q), ("k", k), ("v", v), ("past_k", pk), ("past_v", pv),
             ("seqlens", np.asarray(seqlens, np.int32)), ("total", np.array(total, np.int32)),
             ("cos", cos), ("sin", sin), ("pos", position_ids), ("ab", attention_bias),
             ("sink", head_sink)]
@@ -81,15 +81,16 @@ def test_prompt_then_decode_steps(packed, buffer, rotary):
 
 
 def test_subsequent_prompt_chunk_after_cache():
+    """A second multi-token chunk after a cached prompt (onnxruntime allows it for batch 1)."""
     r = rng(2)
     attrs = dict(num_heads=N, kv_num_heads=KV, do_rotary=1)
     caches = _caches(r)
-    q, k, v = _new_qkv(r, 3)
-    out = check_against_peer("GroupQueryAttention", _inputs(q, k, v, None, [2, 2], 3, caches),
+    q, k, v = (t[:1] for t in _new_qkv(r, 3))
+    out = check_against_peer("GroupQueryAttention", _inputs(q, k, v, None, [2], 3, caches),
                              ["y", "pk", "pv"], attrs)
-    q, k, v = _new_qkv(r, 2)
+    q, k, v = (t[:1] for t in _new_qkv(r, 2))
     check_against_peer("GroupQueryAttention",
-                       _inputs(q, k, v, (out[1], out[2]), [4, 4], 5, caches),
+                       _inputs(q, k, v, (out[1], out[2]), [4], 5, caches),
                        ["y", "pk", "pv"], attrs)
 
 
@@ -163,3 +164,20 @@ def test_assert_close_is_strict():
     with pytest.raises(AssertionError):
         assert_close([np.ones(3, np.float32)], [np.ones(3, np.float32) * 1.01])
     assert peer is not None
+
+
+def test_decode_step_uses_given_position_ids():
+    r = rng(7)
+    attrs = dict(num_heads=N, kv_num_heads=KV, do_rotary=1)
+    caches = _caches(r)
+    q, k, v = _new_qkv(r, 3)
+    out = ours("GroupQueryAttention", _inputs(q, k, v, None, [2, 2], 3, caches),
+               ["y", "pk", "pv"], attrs)
+    q, k, v = _new_qkv(r, 1)
+    pos = np.array([[7], [3]], np.int64)     # not the cache position: must be honoured
+    got = check_against_peer("GroupQueryAttention",
+                             _inputs(q, k, v, (out[1], out[2]), [3, 3], 4, caches, pos),
+                             ["y", "pk", "pv"], attrs)
+    default = ours("GroupQueryAttention", _inputs(q, k, v, (out[1], out[2]), [3, 3], 4, caches),
+                   ["y", "pk", "pv"], attrs)
+    assert not np.allclose(got[0][0], default[0][0])

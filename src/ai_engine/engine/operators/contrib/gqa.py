@@ -37,6 +37,11 @@ def _positions(seqlens, seq, first_prompt, position_ids):
         if pos.shape != (len(total), seq):
             raise ValueError(f"{_OP}: position_ids of shape {pos.shape} must be "
                              f"({len(total)}, {seq})")
+        if first_prompt:
+            # onnxruntime reads only position_ids[0, 0] on the first prompt (its doc says
+            # so): every sequence starts there.
+            pos = pos.reshape(-1)[0] + np.arange(seq, dtype=np.int64)[None, :].repeat(
+                len(total), 0)
         return pos, past, total
     return past[:, None] + np.arange(seq, dtype=np.int64)[None, :], past, total
 
@@ -86,9 +91,9 @@ def _allowed(past_len, total_len, seq, keys, causal, window):
     pos = past_len.reshape(-1, 1, 1) + np.arange(seq).reshape(1, seq, 1)
     ok = j < total_len.reshape(-1, 1, 1)
     if causal:
-        ok &= j <= pos
+        ok = ok & (j <= pos)
     if window > 0:
-        ok &= j >= pos - window
+        ok = ok & (j > pos - window)
     return ok[:, None, None]
 
 
@@ -200,7 +205,8 @@ def group_query_attention(xp, query, key, value, past_key, past_value, seqlens_k
                          group if ab.shape[1] > 1 else 1, s, keys)
     allowed = _allowed(past_len, total_len, s, keys, causal, local_window_size)
     s5[...] = xp.where(allowed, s5, ct(-np.inf))
-    qk = s5.copy() if qk_output == 1 and n_outputs > 3 else None
+    # onnxruntime leaves the masked logits it never computes at 0 in the qk output.
+    qk = xp.where(allowed, s5, ct(0)) if qk_output == 1 and n_outputs > 3 else None
     sink = None
     if head_sink is not None:
         sink = head_sink.astype(ct).reshape(1, kv_num_heads, group, 1, 1)
