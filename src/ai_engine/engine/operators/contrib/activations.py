@@ -60,8 +60,8 @@ def bias_add(xp, x, bias, skip):
         raise ValueError(f"BiasAdd: X {tuple(x.shape)} and skip {tuple(skip.shape)} must be "
                          "the same (N, S, C)")
     _check_bias(x, bias, "BiasAdd")
-    y = x + skip
-    y += bias
+    y = x + bias
+    y += skip
     return y
 
 
