@@ -121,7 +121,7 @@ def bert(layers=2, hidden=64, heads=4, ffn=128, vocab=60, max_pos=32, seed=0):
 def bert_feeds(batch=2, seq=16, vocab=60, seed=1):
     r = np.random.default_rng(seed)
     mask = np.ones((batch, seq), np.int64)
-    mask[1, seq - 5:] = 0
+    mask[batch - 1, seq - 5:] = 0       # the last sequence is right-padded
     return {"input_ids": r.integers(0, vocab, (batch, seq)).astype(np.int64),
             "attention_mask": mask,
             "token_type_ids": (np.arange(seq)[None, :] >= seq // 2).repeat(batch, 0)

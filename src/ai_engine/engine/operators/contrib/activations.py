@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ai_engine.engine.operators import activations as onnx_act
+from ai_engine.engine.operators.fused_transformer import _gelu_inplace as gelu_inplace
 from ai_engine.engine.registry import register
 
 
@@ -33,7 +34,10 @@ def gelu(xp, x):
 def bias_gelu(xp, a, b):
     """com.microsoft.BiasGelu: Gelu(A + B), B a 1-D bias over A's last axis."""
     _check_bias(a, b, "BiasGelu")
-    return onnx_act.gelu(xp, a + b)
+    y = a + b
+    if y.dtype in (np.float32, np.float64):
+        return gelu_inplace(xp, y)     # the sum is ours: GELU in place, no more temporaries
+    return onnx_act.gelu(xp, y)
 
 
 @register("FastGelu", since=1, domain="com.microsoft")
