@@ -27,7 +27,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "models"))
 
-import ort_tool_models as models  # noqa: E402
+import ort_tool_models as models
 
 LAYERS, HIDDEN, HEADS, FFN, SEQ = 4, 256, 4, 1024, 128
 

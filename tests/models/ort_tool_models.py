@@ -6,10 +6,11 @@
 - ``gpt2``: a GPT-2 decoder stack in the pattern of its export without past (Conv1D as
   Reshape/Gemm/Reshape, one QKV GEMM and Split, ``w * b - 10000 * (1 - b)`` with ``b`` sliced
   from a lower-triangular constant by w's shape, tanh GELU);
-- ``tiny_llm``: a decoder written directly with com.microsoft GroupQueryAttention and
-  RotaryEmbedding-free fused rotary (do_rotary) plus SimplifiedLayerNormalization and MatMul,
-  laid out as onnxruntime-genai's model builder does (past/present KV per layer, seqlens_k,
-  total_sequence_length).
+- ``tiny_llm``: a decoder written directly with com.microsoft GroupQueryAttention (layer 0
+  rotated by RotaryEmbedding nodes, the others by GQA's ``do_rotary``), RMS norms
+  (SimplifiedLayerNormalization, SkipSimplifiedLayerNormalization) and MatMul, laid out as
+  onnxruntime-genai's model builder does (past/present KV per layer, seqlens_k and
+  total_sequence_length computed from the attention mask).
 """
 
 from __future__ import annotations
@@ -178,7 +179,7 @@ def gpt2(layers=2, hidden=64, heads=4, vocab=60, max_pos=32, seed=2):
         m = g.linear(_tanh_gelu(g, g.linear(g.layer_norm(h, hidden), hidden, 4 * hidden)),
                      4 * hidden, hidden)
         h = g.op("Add", h, m)
-    logits = g.op("MatMul", g.layer_norm(h, hidden), g.weight(hidden, vocab))
+    g.op("MatMul", g.layer_norm(h, hidden), g.weight(hidden, vocab))
     g.nodes[-1].output[0] = "logits"
     ints = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"])
             for n in ("input_ids", "position_ids")]
@@ -228,7 +229,7 @@ def tiny_llm(layers=2, hidden=64, heads=4, kv_heads=2, ffn=96, vocab=50, max_pos
                      num_heads=kv_heads)
             extra = []
         else:
-            rotary = dict(do_rotary=1)
+            rotary = {"do_rotary": 1}
             extra = [cos, sin]
         past_k, past_v = f"past_key_values.{i}.key", f"past_key_values.{i}.value"
         for n in (past_k, past_v):

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from onnx import TensorProto, ValueInfoProto, helper
-
 from builders import run_ours, run_peer
+from onnx import TensorProto, ValueInfoProto, helper
 
 
 def contrib_model(op, inputs, outputs, attrs=None, domain="com.microsoft", out_types=None):

@@ -21,7 +21,7 @@ def test_gelu_family_against_onnxruntime():
     check_against_peer("FastGelu", [("x", x), ("b", b)], ["y"])
     check_against_peer("FastGelu", [("x", x)], ["y"])
     check_against_peer("QuickGelu", [("x", x)], ["y"])
-    check_against_peer("QuickGelu", [("x", x)], ["y"], dict(alpha=1.2))
+    check_against_peer("QuickGelu", [("x", x)], ["y"], {"alpha": 1.2})
 
 
 def test_gelu_family_numpy_formulas():
@@ -33,7 +33,7 @@ def test_gelu_family_numpy_formulas():
     fast = 0.5 * t * (1 + np.tanh(math.sqrt(2 / math.pi) * (t + 0.044715 * t ** 3)))
     np.testing.assert_allclose(ours("FastGelu", [("x", x), ("b", b)], ["y"])[0], fast,
                                rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(ours("QuickGelu", [("x", x)], ["y"], dict(alpha=1.702))[0],
+    np.testing.assert_allclose(ours("QuickGelu", [("x", x)], ["y"], {"alpha": 1.702})[0],
                                x / (1 + np.exp(-1.702 * x)), rtol=1e-5, atol=1e-6)
 
 
@@ -73,7 +73,7 @@ def test_fused_conv(activation, params, geometry, with_z):
     w = randn(r, m, c // group, k, k)
     oh = (9 + pads[0] + pads[2] - k) // strides[0] + 1
     z = randn(r, 2, m, oh, oh) if with_z else None
-    attrs = dict(strides=strides, pads=pads, group=group, kernel_shape=[k, k])
+    attrs = {"strides": strides, "pads": pads, "group": group, "kernel_shape": [k, k]}
     if activation:
         attrs["activation"] = activation
     if params:
@@ -86,10 +86,10 @@ def test_fused_conv_1d_and_unknown_activation():
     r = rng(4)
     check_against_peer("FusedConv", [("x", randn(r, 1, 3, 10)), ("w", randn(r, 5, 3, 3)),
                                      ("b", randn(r, 5))], ["y"],
-                       dict(activation="Relu", pads=[1, 1]))
+                       {"activation": "Relu", "pads": [1, 1]})
     with pytest.raises(KernelError, match="unknown activation"):
         ours("FusedConv", [("x", randn(r, 1, 3, 6, 6)), ("w", randn(r, 2, 3, 3, 3))], ["y"],
-             dict(activation="Swoosh"))
+             {"activation": "Swoosh"})
 
 
 @pytest.mark.parametrize("group", [1, 2])
@@ -101,7 +101,7 @@ def test_nhwc_conv_equals_nchw_conv(group):
     x = randn(r, 2, 4, 7, 7)
     w = randn(r, 6, 4 // group, 3, 3)
     b = randn(r, 6)
-    attrs = dict(strides=[2, 1], pads=[1, 0, 1, 2], group=group)
+    attrs = {"strides": [2, 1], "pads": [1, 0, 1, 2], "group": group}
     got = ours("NhwcConv", [("x", x.transpose(0, 2, 3, 1)), ("w", w.transpose(0, 2, 3, 1)),
                             ("b", b)], ["y"], attrs)[0]
     model = single_node_model("Conv", {"x": x, "w": w, "b": b}, **attrs)
@@ -111,13 +111,13 @@ def test_nhwc_conv_equals_nchw_conv(group):
 
 
 _GEMM_ACTIVATIONS = [("Relu", {}), ("Tanh", {}), ("Sigmoid", {}),
-                     ("LeakyRelu", dict(activation_alpha=0.1)),
-                     ("HardSigmoid", dict(activation_alpha=0.3, activation_beta=0.6)),
-                     ("Elu", dict(activation_alpha=0.8)), ("Softplus", {}), ("Softsign", {}),
-                     ("Selu", dict(activation_alpha=1.6, activation_gamma=1.1)),
-                     ("ThresholdedRelu", dict(activation_alpha=0.5)),
-                     ("ScaledTanh", dict(activation_alpha=1.5, activation_beta=0.5)),
-                     ("ParametricSoftplus", dict(activation_alpha=1.5, activation_beta=0.5))]
+                     ("LeakyRelu", {"activation_alpha": 0.1}),
+                     ("HardSigmoid", {"activation_alpha": 0.3, "activation_beta": 0.6}),
+                     ("Elu", {"activation_alpha": 0.8}), ("Softplus", {}), ("Softsign", {}),
+                     ("Selu", {"activation_alpha": 1.6, "activation_gamma": 1.1}),
+                     ("ThresholdedRelu", {"activation_alpha": 0.5}),
+                     ("ScaledTanh", {"activation_alpha": 1.5, "activation_beta": 0.5}),
+                     ("ParametricSoftplus", {"activation_alpha": 1.5, "activation_beta": 0.5})]
 
 
 @pytest.mark.parametrize("activation,params", _GEMM_ACTIVATIONS,
@@ -130,15 +130,15 @@ def test_fused_gemm(activation, params):
 
 
 @pytest.mark.parametrize("shapes,attrs", [
-    (((3, 4), (4, 5)), dict(alpha=0.5)),
-    (((4, 3), (4, 5)), dict(transA=1)),
-    (((2, 3, 4), (5, 4)), dict(transB=1, alpha=2.0)),
-    (((2, 3, 4, 5), (2, 3, 6, 5)), dict(transB=1)),
-    (((3, 2, 4), (2, 4, 5)), dict(transBatchA=1)),
-    (((3, 2, 4), (4, 2, 5)), dict(transBatchA=1, transBatchB=1)),
-    (((4, 2, 3), (2, 4, 5)), dict(transBatchA=1, transA=1)),
-    (((3, 2, 6, 4), (2, 6, 4, 5)), dict(transBatchA=1, alpha=0.25)),
-    (((2, 3, 4), (5, 2, 4)), dict(transBatchB=1, transB=1)),
+    (((3, 4), (4, 5)), {"alpha": 0.5}),
+    (((4, 3), (4, 5)), {"transA": 1}),
+    (((2, 3, 4), (5, 4)), {"transB": 1, "alpha": 2.0}),
+    (((2, 3, 4, 5), (2, 3, 6, 5)), {"transB": 1}),
+    (((3, 2, 4), (2, 4, 5)), {"transBatchA": 1}),
+    (((3, 2, 4), (4, 2, 5)), {"transBatchA": 1, "transBatchB": 1}),
+    (((4, 2, 3), (2, 4, 5)), {"transBatchA": 1, "transA": 1}),
+    (((3, 2, 6, 4), (2, 6, 4, 5)), {"transBatchA": 1, "alpha": 0.25}),
+    (((2, 3, 4), (5, 2, 4)), {"transBatchB": 1, "transB": 1}),
 ], ids=["alpha", "transA", "transB-bcast", "4d", "batchA", "batchAB", "batchA-transA",
         "batchA-4d", "batchB-transB"])
 def test_fused_matmul(shapes, attrs):

@@ -46,7 +46,7 @@ def _reference(inputs, mask_bias=None, sizes=(D, D, D)):
 def test_attention_masks(mask, unidirectional):
     r = rng(1)
     check_against_peer("Attention", _attention_inputs(r, mask=mask), ["y", "present"],
-                       dict(num_heads=N, unidirectional=unidirectional))
+                       {"num_heads": N, "unidirectional": unidirectional})
 
 
 def test_attention_matches_numpy_formula_with_padding_mask():
@@ -54,7 +54,7 @@ def test_attention_matches_numpy_formula_with_padding_mask():
     mask = np.array([3, 2], np.int32)
     inputs = _attention_inputs(r, mask=mask)
     pad = np.where(np.arange(S)[None, :] < mask[:, None], 0.0, -10000.0)[:, None, None, :]
-    got = ours("Attention", inputs, ["y"], dict(num_heads=N))[0]
+    got = ours("Attention", inputs, ["y"], {"num_heads": N})[0]
     np.testing.assert_allclose(got, _reference(inputs, pad), rtol=1e-4, atol=1e-5)
 
 
@@ -66,7 +66,7 @@ def test_attention_4d_megatron_mask_against_numpy():
     mask4[1, 0, 3:, 1] = 0
     inputs = _attention_inputs(r, mask=mask4)
     want = _reference(inputs, np.where(mask4[:, :, :S, :S] > 0, 0.0, -10000.0))
-    got = ours("Attention", inputs, ["y"], dict(num_heads=N))[0]
+    got = ours("Attention", inputs, ["y"], {"num_heads": N})[0]
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
@@ -79,8 +79,8 @@ def test_attention_past_present_decode_steps(unidirectional):
     for seq in (3, 1, 1):
         inputs = [("x", randn(r, B, seq, 12)), ("w", w), ("b", b), ("mask", None),
                   ("past", past)]
-        y, present = check_against_peer("Attention", inputs, ["y", "present"],
-                                        dict(num_heads=N, unidirectional=unidirectional))
+        _y, present = check_against_peer("Attention", inputs, ["y", "present"],
+                                        {"num_heads": N, "unidirectional": unidirectional})
         assert present.shape == (2, B, N, past.shape[3] + seq, H)
         past = present
 
@@ -90,7 +90,7 @@ def test_attention_past_with_2d_mask_over_total_length():
     past = randn(r, 2, B, N, 3, H)
     mask = np.array([[0, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0]], np.int32)
     check_against_peer("Attention", _attention_inputs(r, seq=3, mask=mask, past=past),
-                       ["y", "present"], dict(num_heads=N, unidirectional=1))
+                       ["y", "present"], {"num_heads": N, "unidirectional": 1})
 
 
 def test_attention_qkv_hidden_sizes_scale_bias_and_attention_bias():
@@ -98,9 +98,9 @@ def test_attention_qkv_hidden_sizes_scale_bias_and_attention_bias():
     sizes = (D, D, 2 * D)
     ab = randn(r, 1, N, S, S)
     check_against_peer("Attention", _attention_inputs(r, sizes=sizes, attention_bias=ab),
-                       ["y"], dict(num_heads=N, qkv_hidden_sizes=list(sizes), scale=0.3))
+                       ["y"], {"num_heads": N, "qkv_hidden_sizes": list(sizes), "scale": 0.3})
     check_against_peer("Attention", _attention_inputs(r, bias=False), ["y"],
-                       dict(num_heads=N, mask_filter_value=-50.0))
+                       {"num_heads": N, "mask_filter_value": -50.0})
 
 
 def test_attention_past_present_share_buffer_against_numpy():
@@ -110,7 +110,7 @@ def test_attention_past_present_share_buffer_against_numpy():
     buf = randn(r, 2, B, N, 8, H)
     inputs = _attention_inputs(r, seq=1, past=buf, past_len=np.array(5, np.int32))
     y, present = ours("Attention", inputs, ["y", "present"],
-                      dict(num_heads=N, past_present_share_buffer=1, unidirectional=1))
+                      {"num_heads": N, "past_present_share_buffer": 1, "unidirectional": 1})
     feeds = dict(inputs)
     qkv = feeds["x"] @ feeds["w"] + feeds["b"]
     q, k, v = (_heads(t) for t in np.split(qkv, 3, axis=-1))
@@ -126,13 +126,13 @@ def test_attention_past_present_share_buffer_against_numpy():
 def test_attention_rejects_do_rotary_and_bad_mask_with_clear_errors():
     r = rng(9)
     with pytest.raises(KernelError, match="do_rotary"):
-        ours("Attention", _attention_inputs(r), ["y"], dict(num_heads=N, do_rotary=1))
+        ours("Attention", _attention_inputs(r), ["y"], {"num_heads": N, "do_rotary": 1})
     with pytest.raises(KernelError, match="mask of shape"):
         ours("Attention", _attention_inputs(r, mask=np.ones((B, 7), np.int32)), ["y"],
-             dict(num_heads=N))
+             {"num_heads": N})
     with pytest.raises(KernelError, match="CUDA-only"):
         ours("Attention", _attention_inputs(r, mask=np.ones(3 * B + 2, np.int32)), ["y"],
-             dict(num_heads=N))
+             {"num_heads": N})
 
 
 # ------------------------------------------------------------------ MultiHeadAttention
@@ -153,7 +153,7 @@ def _mha_inputs(r, seq=S, kv_seq=5, bias=True, mask=None, attention_bias=None, p
 def test_mha_cross_attention_masks_and_qk(mask):
     r = rng(10)
     check_against_peer("MultiHeadAttention", _mha_inputs(r, mask=mask), ["y", "", "", "qk"],
-                       dict(num_heads=N), out_types=float_out("qk"))
+                       {"num_heads": N}, out_types=float_out("qk"))
 
 
 def test_mha_self_attention_past_causal_attention_bias():
@@ -162,14 +162,14 @@ def test_mha_self_attention_past_causal_attention_bias():
     ab = randn(r, B, 1, S, 3 + S)
     check_against_peer("MultiHeadAttention",
                        _mha_inputs(r, kv_seq=S, past=past, attention_bias=ab),
-                       ["y", "pk", "pv", "qk"], dict(num_heads=N, unidirectional=1, scale=0.2),
+                       ["y", "pk", "pv", "qk"], {"num_heads": N, "unidirectional": 1, "scale": 0.2},
                        out_types=float_out("qk"))
 
 
 def test_mha_bnsh_key_value_takes_bias_on_query_only():
     r = rng(13)
     inputs = _mha_inputs(r, key=randn(r, B, N, 5, H), value=randn(r, B, N, 5, H))
-    check_against_peer("MultiHeadAttention", inputs, ["y", "pk", "pv"], dict(num_heads=N))
+    check_against_peer("MultiHeadAttention", inputs, ["y", "pk", "pv"], {"num_heads": N})
 
 
 def test_mha_packed_qkv_and_packed_kv_match_unpacked():
@@ -179,24 +179,24 @@ def test_mha_packed_qkv_and_packed_kv_match_unpacked():
     bias = randn(r, 3 * D)
     flat = [qkv[:, :, :, i].reshape(B, S, D) for i in range(3)]
     packed = ours("MultiHeadAttention", [("q", qkv), ("k", None), ("v", None), ("b", bias)],
-                  ["y"], dict(num_heads=N))[0]
+                  ["y"], {"num_heads": N})[0]
     plain = ours("MultiHeadAttention", [("q", flat[0]), ("k", flat[1]), ("v", flat[2]),
-                                        ("b", bias)], ["y"], dict(num_heads=N))[0]
+                                        ("b", bias)], ["y"], {"num_heads": N})[0]
     np.testing.assert_allclose(packed, plain, rtol=1e-5, atol=1e-6)
     kv = randn(r, B, 5, N, 2, H)
     q = randn(r, B, S, D)
-    packed = ours("MultiHeadAttention", [("q", q), ("k", kv)], ["y"], dict(num_heads=N))[0]
+    packed = ours("MultiHeadAttention", [("q", q), ("k", kv)], ["y"], {"num_heads": N})[0]
     plain = ours("MultiHeadAttention", [("q", q), ("k", kv[:, :, :, 0].reshape(B, 5, D)),
                                         ("v", kv[:, :, :, 1].reshape(B, 5, D))], ["y"],
-                 dict(num_heads=N))[0]
+                 {"num_heads": N})[0]
     np.testing.assert_allclose(packed, plain, rtol=1e-5, atol=1e-6)
     # and the plain path is onnxruntime's
     check_against_peer("MultiHeadAttention", [("q", flat[0]), ("k", flat[1]), ("v", flat[2]),
-                                              ("b", bias)], ["y"], dict(num_heads=N))
+                                              ("b", bias)], ["y"], {"num_heads": N})
 
 
 def test_mha_rejects_left_padding_mask_form():
     r = rng(15)
     with pytest.raises(KernelError, match="key_padding_mask"):
         ours("MultiHeadAttention", _mha_inputs(r, mask=np.array([5, 5, 0, 0], np.int32)),
-             ["y"], dict(num_heads=N))
+             ["y"], {"num_heads": N})

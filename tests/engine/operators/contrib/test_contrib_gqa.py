@@ -3,8 +3,16 @@ cache laid out as onnxruntime-genai does: a prompt, then decode steps feeding pr
 
 import numpy as np
 import pytest
-from contrib_helpers import assert_close, check_against_peer, float_out, ours, peer, randn, \
-    rng, softmax
+from contrib_helpers import (
+    assert_close,
+    check_against_peer,
+    float_out,
+    ours,
+    peer,
+    randn,
+    rng,
+    softmax,
+)
 
 from ai_engine.errors import KernelError
 
@@ -37,7 +45,7 @@ def test_prompt_matches_numpy_causal_gqa_formula():
     s = 5
     q, k, v = _new_qkv(r, s)
     got = ours("GroupQueryAttention", _inputs(q, k, v, None, [s - 1] * B, s),
-               ["y", "pk", "pv"], dict(num_heads=N, kv_num_heads=KV))
+               ["y", "pk", "pv"], {"num_heads": N, "kv_num_heads": KV})
     qh = q.reshape(B, s, N, H).transpose(0, 2, 1, 3)
     kh = np.repeat(k.reshape(B, s, KV, H).transpose(0, 2, 1, 3), N // KV, axis=1)
     vh = np.repeat(v.reshape(B, s, KV, H).transpose(0, 2, 1, 3), N // KV, axis=1)
@@ -54,7 +62,7 @@ def test_prompt_then_decode_steps(packed, buffer, rotary):
     """Right-padded batched prompt, then three decode steps with the present fed back."""
     r = rng(1)
     prompt, max_len = 4, 12
-    attrs = dict(num_heads=N, kv_num_heads=KV)
+    attrs = {"num_heads": N, "kv_num_heads": KV}
     caches = None
     if rotary is not None:
         attrs.update(do_rotary=1, rotary_interleaved=rotary)
@@ -83,7 +91,7 @@ def test_prompt_then_decode_steps(packed, buffer, rotary):
 def test_subsequent_prompt_chunk_after_cache():
     """A second multi-token chunk after a cached prompt (onnxruntime allows it for batch 1)."""
     r = rng(2)
-    attrs = dict(num_heads=N, kv_num_heads=KV, do_rotary=1)
+    attrs = {"num_heads": N, "kv_num_heads": KV, "do_rotary": 1}
     caches = _caches(r)
     q, k, v = (t[:1] for t in _new_qkv(r, 3))
     out = check_against_peer("GroupQueryAttention", _inputs(q, k, v, None, [2], 3, caches),
@@ -95,8 +103,8 @@ def test_subsequent_prompt_chunk_after_cache():
 
 
 @pytest.mark.parametrize("attrs", [
-    dict(local_window_size=2), dict(softcap=2.0), dict(scale=0.5), dict(smooth_softmax=1),
-    dict(kv_num_heads=1), dict(kv_num_heads=4), dict(causal=0)],
+    {"local_window_size": 2}, {"softcap": 2.0}, {"scale": 0.5}, {"smooth_softmax": 1},
+    {"kv_num_heads": 1}, {"kv_num_heads": 4}, {"causal": 0}],
     ids=["window", "softcap", "scale", "smooth", "mqa", "mha", "bidirectional"])
 def test_attention_variants(attrs):
     r = rng(3)
@@ -111,7 +119,7 @@ def test_attention_variants(attrs):
     out = ours("GroupQueryAttention", _inputs(q, k, v, past, [s - 1, s - 1], s),
                ["y", "pk", "pv"], dict(num_heads=N, kv_num_heads=kv, **attrs))
     q1, k1, v1 = randn(r, B, 1, N * H), randn(r, B, 1, kv * H), randn(r, B, 1, kv * H)
-    if not attrs.get("causal", 1) == 0:
+    if attrs.get("causal", 1) != 0:
         check_against_peer("GroupQueryAttention",
                            _inputs(q1, k1, v1, (out[1], out[2]), [s, s], s + 1),
                            ["y", "pk", "pv"], dict(num_heads=N, kv_num_heads=kv, **attrs))
@@ -126,11 +134,11 @@ def test_head_sink_attention_bias_and_position_ids():
     check_against_peer("GroupQueryAttention",
                        _inputs(q, k, v, None, [s - 1] * B, s, attention_bias=ab,
                                head_sink=sink),
-                       ["y", "pk", "pv"], dict(num_heads=N, kv_num_heads=KV))
+                       ["y", "pk", "pv"], {"num_heads": N, "kv_num_heads": KV})
     pos = np.array([[3, 4, 5, 6], [0, 1, 2, 3]], np.int64)
     out = check_against_peer("GroupQueryAttention",
                              _inputs(q, k, v, None, [s - 1] * B, s, _caches(r), pos),
-                             ["y", "pk", "pv"], dict(num_heads=N, kv_num_heads=KV, do_rotary=1))
+                             ["y", "pk", "pv"], {"num_heads": N, "kv_num_heads": KV, "do_rotary": 1})
     assert out[0].shape == (B, s, N * H)
 
 
@@ -141,7 +149,7 @@ def test_qk_output(mode):
     q, k, v = _new_qkv(r, s)
     check_against_peer("GroupQueryAttention", _inputs(q, k, v, None, [2, 1], s),
                        ["y", "pk", "pv", "qk"],
-                       dict(num_heads=N, kv_num_heads=KV, qk_output=mode),
+                       {"num_heads": N, "kv_num_heads": KV, "qk_output": mode},
                        out_types=float_out("qk"))
 
 
@@ -150,13 +158,13 @@ def test_quantized_cache_and_bad_heads_are_clear_errors():
     q, k, v = _new_qkv(r, 2)
     with pytest.raises(KernelError, match="quantized KV cache"):
         ours("GroupQueryAttention", _inputs(q, k, v, None, [1, 1], 2), ["y"],
-             dict(num_heads=N, kv_num_heads=KV, k_quant_type="PER_TENSOR"))
+             {"num_heads": N, "kv_num_heads": KV, "k_quant_type": "PER_TENSOR"})
     with pytest.raises(KernelError, match="multiple of kv_num_heads"):
         ours("GroupQueryAttention", _inputs(q, k, v, None, [1, 1], 2), ["y"],
-             dict(num_heads=N, kv_num_heads=3))
+             {"num_heads": N, "kv_num_heads": 3})
     with pytest.raises(KernelError, match="seqlens_k"):
         ours("GroupQueryAttention", _inputs(q, k, v, None, [1, 1, 1], 2), ["y"],
-             dict(num_heads=N, kv_num_heads=KV))
+             {"num_heads": N, "kv_num_heads": KV})
 
 
 def test_assert_close_is_strict():
@@ -168,7 +176,7 @@ def test_assert_close_is_strict():
 
 def test_decode_step_uses_given_position_ids():
     r = rng(7)
-    attrs = dict(num_heads=N, kv_num_heads=KV, do_rotary=1)
+    attrs = {"num_heads": N, "kv_num_heads": KV, "do_rotary": 1}
     caches = _caches(r)
     q, k, v = _new_qkv(r, 3)
     out = ours("GroupQueryAttention", _inputs(q, k, v, None, [2, 2], 3, caches),

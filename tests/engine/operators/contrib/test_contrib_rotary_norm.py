@@ -22,8 +22,8 @@ def test_rotary_embedding(interleaved, layout, positions):
     pos = r.integers(0, 16, (B, S)).astype(np.int64) if positions == "per-token" \
         else np.array([3], np.int64)
     cos, sin = _cache(r)
-    attrs = dict(interleaved=interleaved, num_heads=N) if layout == "bsd" else \
-        dict(interleaved=interleaved)
+    attrs = {"interleaved": interleaved, "num_heads": N} if layout == "bsd" else \
+        {"interleaved": interleaved}
     check_against_peer("RotaryEmbedding", [("x", x), ("pos", pos), ("cos", cos), ("sin", sin)],
                        ["y"], attrs)
 
@@ -35,7 +35,7 @@ def test_rotary_partial_dim_matches_numpy():
     pos = np.array([0], np.int64)
     inputs = [("x", x), ("pos", pos), ("cos", cos), ("sin", sin)]
     got = check_against_peer("RotaryEmbedding", inputs, ["y"],
-                             dict(num_heads=N, rotary_embedding_dim=4))[0]
+                             {"num_heads": N, "rotary_embedding_dim": 4})[0]
     xs = x.reshape(B, S, N, H)
     c, s = cos[:S][None, :, None], sin[:S][None, :, None]
     x1, x2 = xs[..., :2], xs[..., 2:4]
@@ -48,7 +48,7 @@ def test_rotary_position_out_of_cache_is_a_clear_error():
     cos, sin = _cache(r, rows=4)
     with pytest.raises(KernelError, match="outside the cos/sin cache"):
         ours("RotaryEmbedding", [("x", randn(r, B, S, N * H)), ("pos", np.array([2], np.int64)),
-                                 ("cos", cos), ("sin", sin)], ["y"], dict(num_heads=N))
+                                 ("cos", cos), ("sin", sin)], ["y"], {"num_heads": N})
 
 
 @pytest.mark.parametrize("skip_shape", [(B, S, 16), (1, S, 16), (S, 16)])
@@ -59,7 +59,7 @@ def test_skip_layer_normalization(skip_shape, with_bias):
               ("gamma", randn(r, 16)), ("beta", randn(r, 16) if with_bias else None),
               ("bias", randn(r, 16) if with_bias else None)]
     got = check_against_peer("SkipLayerNormalization", inputs, ["y", "mean", "inv", "sum"],
-                             dict(epsilon=1e-5))
+                             {"epsilon": 1e-5})
     s = inputs[0][1] + inputs[1][1] + (inputs[4][1] if with_bias else 0)
     mu = s.mean(-1, keepdims=True)
     want = (s - mu) / np.sqrt(((s - mu) ** 2).mean(-1, keepdims=True) + 1e-5) * inputs[2][1]
@@ -72,7 +72,7 @@ def test_skip_simplified_layer_normalization_2d_input():
     inputs = [("x", randn(r, 6, 16)), ("skip", randn(r, 6, 16)), ("gamma", randn(r, 16)),
               ("bias", randn(r, 16))]
     got = check_against_peer("SkipSimplifiedLayerNormalization", inputs,
-                             ["y", "mean", "inv", "sum"], dict(epsilon=1e-6))
+                             ["y", "mean", "inv", "sum"], {"epsilon": 1e-6})
     s = inputs[0][1] + inputs[1][1] + inputs[3][1]
     want = s / np.sqrt((s * s).mean(-1, keepdims=True) + 1e-6) * inputs[2][1]
     np.testing.assert_allclose(got[0], want, rtol=1e-4, atol=1e-5)
@@ -84,7 +84,7 @@ def test_simplified_layer_normalization_onnx_domain(axis):
     scale = randn(r, 16) if axis == -1 else randn(r, S, 16)
     check_against_peer("SimplifiedLayerNormalization", [("x", randn(r, B, S, 16)),
                                                         ("scale", scale)],
-                       ["y", "inv"], dict(axis=axis, epsilon=1e-5), domain="",
+                       ["y", "inv"], {"axis": axis, "epsilon": 1e-5}, domain="",
                        out_types=float_out("y", "inv"))
 
 
@@ -95,7 +95,7 @@ def test_layer_normalization_before_opset_17_is_the_contrib_schema():
 
     r = rng(6)
     inputs = [("x", randn(r, B, S, 16)), ("g", randn(r, 16)), ("b", randn(r, 16))]
-    model = contrib_model("LayerNormalization", inputs, ["y", "m", "inv"], dict(epsilon=1e-5),
+    model = contrib_model("LayerNormalization", inputs, ["y", "m", "inv"], {"epsilon": 1e-5},
                           domain="", out_types=float_out("y", "m", "inv"))
     model.opset_import[0].version = 13
     feeds = dict(inputs)
@@ -122,7 +122,7 @@ def test_embed_layer_normalization(variant):
               ("gamma", randn(r, hidden)), ("beta", randn(r, hidden)), ("mask", mask),
               ("pos", pos)]
     got = check_against_peer("EmbedLayerNormalization", inputs, ["y", "mask_index", "sum"],
-                             dict(epsilon=1e-5))
+                             {"epsilon": 1e-5})
     np.testing.assert_array_equal(got[1], [3, 5])
 
 

@@ -5,4 +5,12 @@ One module per family; importing this package registers them all.
 """
 
 from ai_engine.engine.operators.contrib import (  # noqa: F401
-    activations, attention, conv, gemm, gqa, mha, normalization, rotary)
+    activations,
+    attention,
+    conv,
+    gemm,
+    gqa,
+    mha,
+    normalization,
+    rotary,
+)

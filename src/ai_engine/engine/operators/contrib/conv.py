@@ -67,8 +67,8 @@ def fused_conv(xp, x, w, b=None, z=None, *, auto_pad="NOTSET", dilations=None, g
         act = None
     else:
         epilogue = ("", 0.0, None, None)
-    conv_attrs = dict(auto_pad=auto_pad, dilations=dilations, group=group,
-                      kernel_shape=kernel_shape, pads=pads, strides=strides)
+    conv_attrs = {"auto_pad": auto_pad, "dilations": dilations, "group": group,
+                      "kernel_shape": kernel_shape, "pads": pads, "strides": strides}
     w_ohwi = ohwi_cached(w) if w.ndim == 4 and xp is np else None
     y = _conv_plus(xp, x, w, w_ohwi, b, z, conv_attrs, epilogue)
     return act(xp, y) if act is not None else y
@@ -86,8 +86,8 @@ def nhwc_conv(xp, x, w, b=None, *, auto_pad="NOTSET", dilations=None, group=1,
                          f"{tuple(w.shape[1:-1])}")
     x_first = xp.moveaxis(x, -1, 1)
     w_oihw = xp.moveaxis(w, -1, 1)
-    conv_attrs = dict(auto_pad=auto_pad, dilations=dilations, group=group,
-                      kernel_shape=None, pads=pads, strides=strides)
+    conv_attrs = {"auto_pad": auto_pad, "dilations": dilations, "group": group,
+                      "kernel_shape": None, "pads": pads, "strides": strides}
     w_ohwi = xp.ascontiguousarray(w) if w.ndim == 4 and xp is np else None
     y = _conv_plus(xp, x_first, w_oihw, w_ohwi, b, None, conv_attrs, ("", 0.0, None, None))
     return xp.moveaxis(y, 1, -1)

@@ -17,7 +17,7 @@ from .activations import activation_fn
 
 
 @register("FusedGemm", since=1, domain="com.microsoft")
-def fused_gemm(xp, a, b, c=None, *, alpha=1.0, beta=1.0, transA=0, transB=0,  # noqa: N803
+def fused_gemm(xp, a, b, c=None, *, alpha=1.0, beta=1.0, transA=0, transB=0,
                activation="", activation_alpha=None, activation_beta=None,
                activation_gamma=None):
     """com.microsoft.FusedGemm: Gemm then activation."""
@@ -39,8 +39,8 @@ def _op(x, trans, trans_batch, what):
 
 
 @register("FusedMatMul", since=1, domain="com.microsoft")
-def fused_matmul(xp, a, b, *, alpha=1.0, transA=0, transB=0, transBatchA=0,  # noqa: N803
-                 transBatchB=0):  # noqa: N803
+def fused_matmul(xp, a, b, *, alpha=1.0, transA=0, transB=0, transBatchA=0,
+                 transBatchB=0):
     """com.microsoft.FusedMatMul: alpha * op(A) @ op(B)."""
     y = matmul(xp, _op(a, transA, transBatchA, "A"), _op(b, transB, transBatchB, "B"))
     if alpha != 1.0:

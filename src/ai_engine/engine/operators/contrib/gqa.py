@@ -10,7 +10,8 @@ total_sequence_length), H): rows [0, past_b) from the past, then the new tokens,
 (onnxruntime-genai passes a max-length past buffer, so the present has that length too).
 
 Query i (position ``past_b + i``) attends keys j < total_b with j <= its position (``causal``)
-and j >= position - ``local_window_size``. Query heads h = g * ... share KV head
+and j > position - ``local_window_size`` (the query itself and the window - 1 keys before
+it, as onnxruntime 1.32's CPU kernel counts the window). Query head h uses KV head
 h // (num_heads / kv_num_heads): the grouped heads are folded into one GEMM per KV head, so K
 and V are never repeated. The softmax variants: ``softcap`` (c * tanh(x / c) on the scaled
 logits), ``smooth_softmax`` (an extra logit 0 in the denominator) and ``head_sink`` (an extra

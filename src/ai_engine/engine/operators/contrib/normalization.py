@@ -17,8 +17,13 @@ from __future__ import annotations
 import numpy as np
 
 from ai_engine.engine.operators._math import down
-from ai_engine.engine.operators.normalization import (_norm_axis, _row_dot, _stash_dtype,
-                                                      _widen, layer_normalization)
+from ai_engine.engine.operators.normalization import (
+    _norm_axis,
+    _row_dot,
+    _stash_dtype,
+    _widen,
+    layer_normalization,
+)
 from ai_engine.engine.registry import register
 
 register("LayerNormalization", since=1)(layer_normalization)
