@@ -88,11 +88,11 @@ def _qkv_sizes(weights, qkv_hidden_sizes, heads):
     return sizes
 
 
-def _with_past(xp, k, v, past, past_len_input, share_buffer, op):
-    """K and V to attend over, and the ``present`` output."""
+def _with_past(xp, k, v, past, past_len_input, share_buffer, op, want_present):
+    """K and V to attend over, and the ``present`` output (None when not asked for)."""
     if past is None:
         # present stacks K and V: only defined when they have the same head size.
-        return k, v, xp.stack([k, v]) if k.shape == v.shape else None
+        return k, v, xp.stack([k, v]) if want_present and k.shape == v.shape else None
     b, n, s, h = k.shape
     if past.ndim != 5 or past.shape[0] != 2 or past.shape[1:3] != (b, n) \
             or past.shape[4] != h:
@@ -113,11 +113,11 @@ def _with_past(xp, k, v, past, past_len_input, share_buffer, op):
     return present[0, :, :, :p + s], present[1, :, :, :p + s], present
 
 
-@register("Attention", since=1, domain="com.microsoft")
+@register("Attention", since=1, domain="com.microsoft", num_outputs=True)
 def attention(xp, x, weights, bias=None, mask_index=None, past=None, attention_bias=None,
               past_sequence_length=None, *, num_heads, unidirectional=0, qkv_hidden_sizes=None,
               mask_filter_value=-10000.0, scale=0.0, do_rotary=0, rotary_embedding_dim=0,
-              past_present_share_buffer=0):
+              past_present_share_buffer=0, n_outputs=2):
     """com.microsoft.Attention: docs/ContribOperators.md#com.microsoft.Attention"""
     if do_rotary:
         raise ValueError("Attention: do_rotary=1 is not supported (onnxruntime's CPU kernel "
@@ -148,7 +148,7 @@ def attention(xp, x, weights, bias=None, mask_index=None, past=None, attention_b
     if past is not None and dq != dv:
         raise ValueError("Attention: with past, Q, K and V must have the same hidden size")
     k, v, present = _with_past(xp, k, v, past, past_sequence_length,
-                               bool(past_present_share_buffer), "Attention")
+                               bool(past_present_share_buffer), "Attention", n_outputs > 1)
     batch, _, seq, head = q.shape
     total = k.shape[2]
     past_len = total - seq
@@ -162,4 +162,5 @@ def attention(xp, x, weights, bias=None, mask_index=None, past=None, attention_b
         if unidirectional and seq > 1 else None,
         attention_bias)
     out, _ = scaled_dot_product(xp, q, k, v, bias_all, resolve_scale(scale, head))
-    return merge_heads(out).astype(x.dtype, copy=False), present
+    y = merge_heads(out).astype(x.dtype, copy=False)
+    return (y, present) if n_outputs > 1 else y
