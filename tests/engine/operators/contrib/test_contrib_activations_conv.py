@@ -145,3 +145,35 @@ def test_fused_matmul(shapes, attrs):
     r = rng(7)
     check_against_peer("FusedMatMul", [("a", randn(r, *shapes[0])), ("b", randn(r, *shapes[1]))],
                        ["y"], attrs)
+
+
+def test_matmul_then_bias_gelu_runs_as_one_matmul_add():
+    """ai-engine's optimizer folds BiasGelu(MatMul(x, W), b) into MatMulAdd(gelu); the result
+    still equals onnxruntime's for the unfused pair, and at level 0 nothing is fused."""
+    from builders import run_peer
+    from onnx import helper, numpy_helper
+
+    from ai_engine import InferenceSession, SessionOptions
+
+    r = rng(8)
+    w, b = randn(r, 16, 32), randn(r, 32)
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["m"]),
+             helper.make_node("BiasGelu", ["m", "b"], ["y"], domain="com.microsoft")]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", 1, [2, 5, 16])],
+        [helper.make_tensor_value_info("y", 1, None)],
+        initializer=[numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
+                                                    helper.make_opsetid("com.microsoft", 1)])
+    model.ir_version = 8
+    feeds = {"x": randn(r, 2, 5, 16)}
+    fused = InferenceSession(model)
+    assert [(n.op_type, n.attrs.get("activation")) for n in fused.graph.nodes] == \
+        [("MatMulAdd", "gelu")]
+    plain_opts = SessionOptions()
+    plain_opts.graph_optimization_level = 0
+    plain = InferenceSession(model, plain_opts)
+    assert [n.op_type for n in plain.graph.nodes] == ["MatMul", "BiasGelu"]
+    want = run_peer(model, feeds)[0]
+    for sess in (fused, plain):
+        np.testing.assert_allclose(sess.run(None, feeds)[0], want, rtol=1e-5, atol=1e-5)

@@ -65,6 +65,10 @@ def test_skip_layer_normalization(skip_shape, with_bias):
     want = (s - mu) / np.sqrt(((s - mu) ** 2).mean(-1, keepdims=True) + 1e-5) * inputs[2][1]
     want = want + (inputs[3][1] if with_bias else 0)
     np.testing.assert_allclose(got[0], want, rtol=1e-4, atol=1e-5)
+    # output alone (the sum is then normalized in place) and with the statistics
+    check_against_peer("SkipLayerNormalization", inputs, ["y"], {"epsilon": 1e-5})
+    check_against_peer("SkipLayerNormalization", inputs, ["y", "mean", "inv"],
+                       {"epsilon": 1e-5})
 
 
 def test_skip_simplified_layer_normalization_2d_input():

@@ -20,6 +20,7 @@ from ai_engine.engine.operators._math import down
 from ai_engine.engine.operators.normalization import (
     _norm_axis,
     _row_dot,
+    _standardize,
     _stash_dtype,
     _widen,
     layer_normalization,
@@ -73,8 +74,9 @@ def _skip_sum(xp, x, skip, bias, gamma, op):
     return s
 
 
-@register("SkipLayerNormalization", since=1, domain="com.microsoft")
-def skip_layer_normalization(xp, x, skip, gamma, beta=None, bias=None, *, epsilon=1e-12):
+@register("SkipLayerNormalization", since=1, domain="com.microsoft", num_outputs=True)
+def skip_layer_normalization(xp, x, skip, gamma, beta=None, bias=None, *, epsilon=1e-12,
+                             n_outputs=1):
     """com.microsoft.SkipLayerNormalization: LayerNorm(input + skip + bias) * gamma + beta.
 
     Outputs: output, mean, inv_std_var ((..., 1), float32 statistics) and the sum itself.
@@ -83,8 +85,19 @@ def skip_layer_normalization(xp, x, skip, gamma, beta=None, bias=None, *, epsilo
         raise ValueError(f"SkipLayerNormalization: beta {tuple(beta.shape)} must match gamma "
                          f"{tuple(gamma.shape)}")
     s = _skip_sum(xp, x, skip, bias, gamma, "SkipLayerNormalization")
-    y, mean, inv = layer_normalization(xp, s, gamma, beta, axis=-1, epsilon=epsilon)
-    return y, mean, inv, s
+    if n_outputs >= 4 or s.dtype not in (np.float32, np.float64):
+        y, mean, inv = layer_normalization(xp, s, gamma, beta, axis=-1, epsilon=epsilon)
+        return (y, mean, inv, s)[:max(n_outputs, 1)]
+    # The sum is not an output: normalize it in place (one temporary fewer per call).
+    y, mean, inv = _standardize(xp, s.reshape(-1, s.shape[-1]), epsilon, owned=True)
+    y = y.reshape(s.shape)
+    y *= gamma.astype(y.dtype, copy=False)
+    if beta is not None:
+        y += beta.astype(y.dtype, copy=False)
+    stat = s.shape[:-1] + (1,)
+    outs = (y, mean.reshape(stat).astype(np.float32, copy=False),
+            inv.reshape(stat).astype(np.float32, copy=False))
+    return outs[:max(n_outputs, 1)] if n_outputs > 1 else y
 
 
 @register("SkipSimplifiedLayerNormalization", since=1, domain="com.microsoft")
