@@ -6,7 +6,10 @@ N elements, possibly with leading 1 dims; intermediate values read once, not gra
 - ``Gemm(x, Wt, b, transB=1, alpha=1, beta=1, transA=0)`` with 2-D ``x`` ->
   ``MatMulAdd(x, Wt^T, b)`` (the transpose is materialized once, at load time);
 - ``Gelu(MatMulAdd(...), approximate="none")`` -> ``MatMulAdd(..., activation="gelu")``:
-  GELU is applied in place on the GEMM result.
+  GELU is applied in place on the GEMM result;
+- ``com.microsoft::BiasGelu(MatMul(x, W), b)`` (what onnxruntime's optimizer writes for the
+  same chain) -> ``MatMulAdd(x, W, b, activation="gelu")``: the bias and GELU in place on the
+  GEMM result instead of a new array for the sum.
 """
 
 from __future__ import annotations
@@ -24,8 +27,28 @@ def _bias(v, n, dtype):
     return c.reshape(n)
 
 
+def _bias_gelu_user(v, outputs):
+    """The com.microsoft BiasGelu reading ``v`` as its input A, if it is the only reader."""
+    if v is None or len(v.uses) != 1 or id(v) in outputs:
+        return None
+    n = v.uses[0]
+    ok = n.op_type == "BiasGelu" and n.domain == "com.microsoft" and n.inputs[0] is v
+    return n if ok else None
+
+
 def _fuse_one(graph: Graph, node: Node, outputs) -> Node | None:
     if node.op_type == "MatMul":
+        w = node.inputs[1].const
+        bias_gelu = _bias_gelu_user(node.outputs[0], outputs)
+        if w is not None and w.ndim == 2 and w.dtype.kind == "f" and bias_gelu is not None \
+                and _bias(bias_gelu.inputs[1], w.shape[1], w.dtype) is not None \
+                and bias_gelu.inputs[1].const.ndim == 1:
+            graph.remove_node(node)
+            graph.remove_node(bias_gelu)
+            return graph.add_node(Node("MatMulAdd", [node.inputs[0], node.inputs[1],
+                                                     bias_gelu.inputs[1]],
+                                       [bias_gelu.outputs[0]], {"activation": "gelu"},
+                                       domain="ai_engine", name=node.name, opset=1))
         w = node.inputs[1].const
         if w is None or w.ndim != 2 or w.dtype.kind != "f":
             return None

@@ -1,12 +1,13 @@
 """Kernels of the ``com.microsoft`` domain: the operators onnxruntime's graph optimizer,
-quantizer and LLM builder write into the models they produce.
+transformer optimizer, quantizer and LLM model builder write into the models they produce.
 
-Spec: onnxruntime docs/ContribOperators.md. Importing this package registers every kernel.
+Spec: onnxruntime's docs/ContribOperators.md (its CPU kernels where the doc is silent). One
+module per family; importing this package registers them all.
 """
 
-from . import quantized  # noqa: F401
-from . import quantized_elementwise  # noqa: F401
-from . import quantized_pool  # noqa: F401
-from . import quantized_linear  # noqa: F401
-from . import quantized_blocks  # noqa: F401
-from . import quantized_lstm  # noqa: F401
+import importlib
+import pkgutil
+
+for _module in pkgutil.iter_modules(__path__):
+    if not _module.name.startswith("_"):
+        importlib.import_module(f"{__name__}.{_module.name}")

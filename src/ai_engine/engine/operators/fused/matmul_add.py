@@ -14,7 +14,7 @@ from ai_engine.engine.registry import register
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 
 
-def _gelu_inplace(xp, y):
+def gelu_inplace(xp, y):
     t = y * y.dtype.type(_INV_SQRT2)
     t = erf(xp, t, overwrite=True)
     t += 1
@@ -33,9 +33,9 @@ def matmul_add(xp, a, b, bias, *, activation=""):
         y = y + bias
     if activation == "gelu":
         if y.dtype in (np.float32, np.float64):
-            _gelu_inplace(xp, y)
+            gelu_inplace(xp, y)
         else:   # float16/bfloat16: GELU in float32, as the Gelu kernel does, rounded once
-            y = _gelu_inplace(xp, y.astype(np.float32)).astype(y.dtype)
+            y = gelu_inplace(xp, y.astype(np.float32)).astype(y.dtype)
     elif activation:
         raise ValueError(f"MatMulAdd activation must be '' or 'gelu', got {activation!r}")
     return y
