@@ -9,7 +9,8 @@ model at least as fast as the original (ratio optimized / original <= 1).
 
 Prints the median latency of each (the two alternating call by call on the same inputs, two
 untimed calls first), the ratio of the medians and the median of the paired ratios, at
-ai-engine's default optimization level. Needs onnxruntime (for its optimizer only). Run with the BLAS settings unset, as the docs say:
+ai-engine's default optimization level. Needs onnxruntime (for its optimizer only). Run
+with the BLAS settings unset, as the docs say:
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/contrib_speed.py
 """
