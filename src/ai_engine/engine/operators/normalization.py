@@ -288,10 +288,10 @@ def layer_normalization(xp, x, scale, b=None, *, axis=-1, epsilon=1e-5, stash_ty
             cast_back(xp, inv.reshape(stat_shape), sd))
 
 
-@register("RMSNormalization", since=23)
-def rms_normalization(xp, x, scale, *, axis=-1, epsilon=1e-5, stash_type=1):
-    """RMSNormalization: https://onnx.ai/onnx/operators/onnx__RMSNormalization.html"""
-    a = _norm_axis(axis, x.ndim, "RMSNormalization")
+def rms_normalize(xp, x, scale, axis, epsilon, stash_type, op):
+    """RMS normalization of ``x`` over axes [axis, rank), the statistics in float32 (float64
+    for float64 input or ``stash_type`` 11): (Y in x's dtype, 1/rms with x's rank)."""
+    a = _norm_axis(axis, x.ndim, op)
     rows = int(np.prod(x.shape[:a], dtype=np.int64))
     xc, owned = _widen(x)
     if stash_type == 11 and xc.dtype != np.float64:
@@ -305,7 +305,13 @@ def rms_normalization(xp, x, scale, *, axis=-1, epsilon=1e-5, stash_type=1):
     y = xp.multiply(x2, ms, out=x2) if owned else x2 * ms
     y = y.reshape(x.shape)
     y *= _param(scale, y.dtype)
-    return cast_back(xp, y, x.dtype)
+    return cast_back(xp, y, x.dtype), ms.reshape(x.shape[:a] + (1,) * (x.ndim - a))
+
+
+@register("RMSNormalization", since=23)
+def rms_normalization(xp, x, scale, *, axis=-1, epsilon=1e-5, stash_type=1):
+    """RMSNormalization: https://onnx.ai/onnx/operators/onnx__RMSNormalization.html"""
+    return rms_normalize(xp, x, scale, axis, epsilon, stash_type, "RMSNormalization")[0]
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,12 +18,10 @@ import numpy as np
 
 from ai_engine.engine.operators.dtype_policy import cast_back
 from ai_engine.engine.operators.normalization import (
-    _norm_axis,
-    _row_dot,
     _standardize,
     _stash_dtype,
-    _widen,
     layer_normalization,
+    rms_normalize,
 )
 from ai_engine.engine.registry import register
 
@@ -32,21 +30,8 @@ register("LayerNormalization", since=1)(layer_normalization)
 
 def _rms(xp, x, scale, axis, epsilon, stash_type, op):
     """RMS normalization of ``x`` over axes [axis, rank): (Y, inv_std_var)."""
-    a = _norm_axis(axis, x.ndim, op)
-    rows = int(np.prod(x.shape[:a], dtype=np.int64))
-    xc, owned = _widen(x)
-    x2 = xc.reshape(rows, -1)
-    inv = _row_dot(xp, x2, x2).reshape(-1, 1)
-    inv *= 1.0 / max(x2.shape[1], 1)
-    inv += epsilon
-    xp.sqrt(inv, out=inv)
-    xp.reciprocal(inv, out=inv)
-    y = xp.multiply(x2, inv, out=x2) if owned else x2 * inv
-    y = y.reshape(x.shape)
-    y *= scale if scale.dtype == y.dtype else scale.astype(y.dtype)
-    stat_shape = x.shape[:a] + (1,) * (x.ndim - a)
-    return cast_back(xp, y, x.dtype), cast_back(xp, inv.reshape(stat_shape),
-                                      _stash_dtype(stash_type, x))
+    y, inv = rms_normalize(xp, x, scale, axis, epsilon, stash_type, op)
+    return y, cast_back(xp, inv, _stash_dtype(stash_type, x))
 
 
 @register("SimplifiedLayerNormalization", since=1)

@@ -52,18 +52,26 @@ def _centered(xp, x, zp):
     return v
 
 
-@register("QLinearAdd", since=1, domain=MS_DOMAIN)
-def qlinear_add(xp, a, a_scale, a_zero_point, b, b_scale, b_zero_point, c_scale,
-                c_zero_point=None):
-    """QLinearAdd-1: ``C = (A_scale*(A - A_zp) + B_scale*(B - B_zp)) / C_scale + C_zp`` with
-    NumPy broadcasting."""
-    op = "QLinearAdd"
+def _binary_params(op, a, a_scale, a_zero_point, b, b_scale, b_zero_point, c_scale,
+                   c_zero_point):
+    """The checked quantization parameters of a binary QLinear op: (dtype, (A scale, zero
+    point), (B ...), (C ...)); A and B must share the quantized dtype and broadcast."""
     dt, sa, za = _params(a, a_scale, a_zero_point, op, "A")
     _, sb, zb = _params(b, b_scale, b_zero_point, op, "B")
     if b.dtype != dt:
         raise ValueError(f"{op}: A is {dt} but B is {b.dtype}")
     sc, zc = scalar(c_scale, op, "C_scale"), zero_point(c_zero_point, dt, op, "C_zero_point")
     _broadcast(a, b, op)
+    return dt, (sa, za), (sb, zb), (sc, zc)
+
+
+@register("QLinearAdd", since=1, domain=MS_DOMAIN)
+def qlinear_add(xp, a, a_scale, a_zero_point, b, b_scale, b_zero_point, c_scale,
+                c_zero_point=None):
+    """QLinearAdd-1: ``C = (A_scale*(A - A_zp) + B_scale*(B - B_zp)) / C_scale + C_zp`` with
+    NumPy broadcasting."""
+    dt, (sa, za), (sb, zb), (sc, zc) = _binary_params(
+        "QLinearAdd", a, a_scale, a_zero_point, b, b_scale, b_zero_point, c_scale, c_zero_point)
     y = _centered(xp, a, za)
     y *= np.float64(np.float32(sa))
     y = y + _centered(xp, b, zb) * np.float64(np.float32(sb))
@@ -77,13 +85,8 @@ def qlinear_mul(xp, a, a_scale, a_zero_point, b, b_scale, b_zero_point, c_scale,
                 c_zero_point=None):
     """QLinearMul-1: ``C = (A - A_zp)*(B - B_zp) * (A_scale*B_scale/C_scale) + C_zp`` with
     NumPy broadcasting (the integer product is exact)."""
-    op = "QLinearMul"
-    dt, sa, za = _params(a, a_scale, a_zero_point, op, "A")
-    _, sb, zb = _params(b, b_scale, b_zero_point, op, "B")
-    if b.dtype != dt:
-        raise ValueError(f"{op}: A is {dt} but B is {b.dtype}")
-    sc, zc = scalar(c_scale, op, "C_scale"), zero_point(c_zero_point, dt, op, "C_zero_point")
-    _broadcast(a, b, op)
+    dt, (sa, za), (sb, zb), (sc, zc) = _binary_params(
+        "QLinearMul", a, a_scale, a_zero_point, b, b_scale, b_zero_point, c_scale, c_zero_point)
     y = _centered(xp, a, za) * _centered(xp, b, zb)
     y *= np.float64(np.float32(sa)) * np.float64(np.float32(sb))
     y /= np.float64(np.float32(sc))
