@@ -64,7 +64,8 @@ def _header(engines, args, counts, started) -> list[str]:
         "Models: built by `benchmarks/corpus/build.py` (random weights, no downloads).",
         "",
         f"- date: {started:%Y-%m-%d %H:%M} UTC; CPU: {_cpu_kind()}; "
-        f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",
+        f"{platform.system()} {platform.machine()}, Python {platform.python_version()}; "
+        f"load average at the start {os.getloadavg()[0]:.1f} (a shared machine: read ratios)",
         f"- BLAS kernel (threadpoolctl): {tiers['blas']}"
         + (f"; environment forces {forced}" if forced else
            "; OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset"),

@@ -5,7 +5,7 @@
 
 A model is rebuilt only when it is missing or the code that builds it changed (its recipe
 hash, stored beside it in NAME.json with its GFLOP at batch 1). Needs the ``bench`` extra
-(torch, onnxruntime for the int8 variants, onnxconverter-common for float16).
+(torch, and onnxruntime for the int8 and float16 variants).
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@
   pairs around float ops), calibrated on random inputs shaped like the benchmark's feeds;
 - int8 dynamic: ``quantize_dynamic`` (int8 weights, activations quantized at run time:
   DynamicQuantizeLinear + MatMulInteger/ConvInteger);
-- float16: onnxconverter-common's ``convert_float_to_float16`` with float32 inputs and outputs
-  kept (Casts at the boundary), so the twin takes the same feeds.
+- float16: onnxruntime's ``transformers.float16.convert_float_to_float16`` with float32 inputs
+  and outputs kept (Casts at the boundary), so the twin takes the same feeds. (onnxconverter-
+  common's converter of the same name left BERT ill-typed: a Cast kept ``to=float`` where its
+  consumers had become float16, and the pooler's Gemm mixed float and float16.)
 """
 
 from __future__ import annotations
@@ -46,10 +48,30 @@ def build_dynamic(float_path: str, path: str, weight_type: str = "QInt8") -> Non
 
 
 def build_float16(float_path: str, path: str) -> None:
-    from onnxconverter_common.float16 import convert_float_to_float16
+    from onnxruntime.transformers.float16 import convert_float_to_float16
 
     model = convert_float_to_float16(onnx.load(float_path), keep_io_types=True)
+    _sort_nodes(model.graph)
     onnx.checker.check_model(model)
     tmp = path + ".tmp"
     onnx.save(model, tmp)
     os.replace(tmp, path)
+
+
+
+def _sort_nodes(graph: onnx.GraphProto) -> None:
+    """Put the nodes in topological order, as ONNX requires: the converter appends the Casts
+    of the graph inputs after the nodes that consume them."""
+    available = {i.name for i in graph.input} | {i.name for i in graph.initializer} | {""}
+    pending, ordered = list(graph.node), []
+    while pending:
+        ready = [n for n in pending if all(i in available for i in n.input)]
+        if not ready:
+            raise ValueError("float16 graph has a cycle or an input nothing produces")
+        for node in ready:
+            available.update(node.output)
+        ordered += ready
+        pending = [n for n in pending if n not in ready]
+    nodes = [onnx.NodeProto.FromString(n.SerializeToString()) for n in ordered]
+    del graph.node[:]
+    graph.node.extend(nodes)
