@@ -50,11 +50,26 @@ def test_info(capsys):
     assert main(["info"]) == 0
     out = capsys.readouterr().out
     assert "numpy" in out and "blas" in out and "simd" in out
+    tiers = next(line for line in out.splitlines() if line.startswith("tiers"))
+    assert "blas:" in tiers and "kernel" in tiers and "numba:" in tiers and "cupy:" in tiers
 
 
 def test_bench_demo(capsys):
-    assert main(["bench", "--runs", "5", "--no-ort"]) == 0
-    assert "median" in capsys.readouterr().out
+    assert main(["bench", "--runs", "5", "--no-ort", "--engines", "ai-engine"]) == 0
+    out = capsys.readouterr().out
+    assert "| ai-engine median ms (p90) |" in out and "| digits_mlp.onnx |" in out
+    assert "create ms (ai-engine)" in out
+
+
+def test_bench_checks_outputs_against_onnxruntime(capsys):
+    pytest.importorskip("onnxruntime")
+    assert main(["bench", "--runs", "5", "--engines", "ai-engine,onnxruntime"]) == 0
+    assert "ai-engine ok" in capsys.readouterr().out
+
+
+def test_bench_rejects_an_unknown_engine(capsys):
+    assert main(["bench", "--engines", "ai-engine,tvm"]) == 2
+    assert "unknown engine(s) tvm" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, named", [(["run", "/no/model.onnx"], "/no/model.onnx"),

@@ -1,74 +1,94 @@
-"""``ai-engine bench MODEL``: latency of ai-engine, side by side with onnxruntime if installed.
+"""``ai-engine bench MODEL``: ai-engine side by side with onnxruntime and OpenVINO (when
+installed) on one model, in the table ``benchmarks/run_all.py`` writes for the whole corpus.
 
-Runs alternate between the two engines on the same inputs (two untimed calls before each
-timed block, since both keep BLAS/worker threads spinning after a call) and report medians and
-the ratio. ``--profile`` adds a per-op-type table of where ai-engine's time goes.
+The measurement is ``benchmarking.measure``: alternating timed blocks with two untimed calls
+before each, medians and p90, the outputs checked against onnxruntime's, and a fresh process
+per engine for the session-creation time and the peak RSS. Exit status 1 when an engine's
+outputs disagree with the reference. ``--profile`` adds where ai-engine's time goes, by op type.
 """
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections import defaultdict
 
 
 def add_bench(sub) -> None:
-    p = sub.add_parser("bench", help="time a model, side by side with onnxruntime")
+    p = sub.add_parser("bench", help="time a model, side by side with onnxruntime/OpenVINO")
     p.add_argument("model", nargs="?", help="path of an .onnx model (demo model if omitted)")
-    p.add_argument("--runs", type=int, default=50, help="timed runs per engine")
+    p.add_argument("--runs", type=int, default=None,
+                   help="timed runs per engine, over 5 blocks (default: sized to the model)")
+    p.add_argument("--quick", action="store_true", help="fewer, shorter blocks")
     p.add_argument("--batch", type=int, default=1, help="size of symbolic dimensions")
     p.add_argument("--shape", action="append", default=[], metavar="NAME=D1xD2...",
                    help="concrete shape of an input, e.g. tokens=1x128 (repeatable)")
-    p.add_argument("--threads", type=int, default=0, help="intra-op threads (0: default)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="intra-op threads of every engine (0: each engine's default)")
+    p.add_argument("--engines", default="ai-engine,onnxruntime,openvino",
+                   help="comma-separated engines to compare (those not installed are skipped)")
     p.add_argument("--no-ort", action="store_true", help="do not compare with onnxruntime")
+    p.add_argument("--rtol", type=float, default=1e-3,
+                   help="allowed output error, relative to each output's largest magnitude")
     p.add_argument("--profile", action="store_true", help="per-op-type time table")
     p.set_defaults(handler=bench_command)
 
 
-def _time_runs(fn, runs: int, block: int = 5) -> list[float]:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
+def _engines(args) -> list[str]:
+    from ai_engine.commands import bench_engines
+
+    wanted = [e.strip() for e in args.engines.split(",") if e.strip()]
+    unknown = [e for e in wanted if e not in bench_engines.OPENERS]
+    if unknown:
+        raise ValueError(f"--engines: unknown engine(s) {', '.join(unknown)}; known: "
+                         + ", ".join(bench_engines.OPENERS))
+    if args.no_ort:
+        wanted = [e for e in wanted if e != "onnxruntime"]
+    skipped = [e for e in wanted if not bench_engines.installed(e)]
+    if skipped:
+        print(f"(not installed, skipped: {', '.join(skipped)})")
+    return ["ai-engine"] + [e for e in wanted if e != "ai-engine" and e not in skipped]
+
+
+def _counts(args):
+    from dataclasses import replace
+
+    from ai_engine.commands import benchmarking
+
+    counts = benchmarking.QUICK if args.quick else benchmarking.FULL
+    if args.runs is not None:
+        if args.runs < 1:
+            raise ValueError(f"--runs must be >= 1, got {args.runs}")
+        counts = replace(counts, per_block=max(1, args.runs // counts.rounds))
+    return counts
 
 
 def bench_command(args) -> int:
     import ai_engine
     from ai_engine import demo
+    from ai_engine.commands import bench_report, benchmarking
     from ai_engine.commands.feeds import random_feeds
 
     path = args.model or demo.MODEL_PATH
-    opts = ai_engine.SessionOptions(intra_op_num_threads=args.threads)
-    session = ai_engine.InferenceSession(path, sess_options=opts)
-    feeds = random_feeds(session.graph.inputs, shapes=_parse_shapes(args.shape),
+    engines = _engines(args)
+    feeds = random_feeds(ai_engine.load(path).graph.inputs, shapes=_parse_shapes(args.shape),
                          default_dim=args.batch)
-    ort_session = None if args.no_ort else _ort_session(path, args.threads)
-    engines = [("ai-engine", lambda: session.run(None, feeds))]
-    if ort_session is not None:
-        engines.append(("onnxruntime", lambda: ort_session.run(None, feeds)))
-    results = defaultdict(list)
-    rounds = 5
-    per_round = max(1, args.runs // rounds)
-    for _ in range(rounds):
-        for name, fn in engines:
-            fn(), fn()
-            results[name] += _time_runs(fn, per_round)
-    print(f"model {path}, inputs " + ", ".join(f"{k}{list(v.shape)}" for k, v in feeds.items()))
-    medians = {name: statistics.median(ts) for name, ts in results.items()}
-    for name, med in medians.items():
-        ts = sorted(results[name])
-        p90 = ts[int(0.9 * (len(ts) - 1))]
-        print(f"  {name:<12} median {med * 1e3:9.3f} ms   p90 {p90 * 1e3:9.3f} ms   "
-              f"({len(ts)} runs)")
-    if "onnxruntime" in medians:
-        ratio = medians["ai-engine"] / medians["onnxruntime"]
-        print(f"  ratio ai-engine / onnxruntime: {ratio:.2f}x")
+    print(f"model {path}, inputs " + ", ".join(f"{k}{list(v.shape)}" for k, v in feeds.items())
+          + f", threads {args.threads or 'default'}")
+    result = benchmarking.measure(path, feeds, engines, threads=args.threads,
+                                  counts=_counts(args), rtol=args.rtol, batch=args.batch,
+                                  cold=True)
+    ours = result.engines["ai-engine"]
+    if ours.error:
+        raise ai_engine.EngineError(f"ai-engine cannot run {path}: {ours.error}")
+    print("\n".join(["", *bench_report.latency_table([result], engines), "",
+                     *bench_report.loading_table([result], engines)]))
+    problems = bench_report.problems([result])
+    if problems:
+        print("\n".join(["", *problems]))
     _print_memory(path, feeds)
     if args.profile:
-        _print_profile(path, feeds, opts)
-    return 0
+        _print_profile(path, feeds, args.threads)
+    disagree = any(r.agreement and not r.agreement.ok for r in result.engines.values())
+    return 1 if disagree else 0
 
 
 def _print_memory(path, feeds) -> None:
@@ -77,7 +97,7 @@ def _print_memory(path, feeds) -> None:
     session = ai_engine.InferenceSession(path, ai_engine.SessionOptions(track_memory=True))
     session.run(None, feeds)
     m = session.last_run_memory
-    print(f"  memory: peak {m['peak_bytes'] / 2**20:.2f} MiB of live values (inputs, "
+    print(f"\nai-engine memory: peak {m['peak_bytes'] / 2**20:.2f} MiB of live values (inputs, "
           f"intermediates, outputs) vs {m['unreleased_peak_bytes'] / 2**20:.2f} MiB if none "
           "were released after their last use")
 
@@ -96,27 +116,10 @@ def _parse_shapes(specs: list[str]) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _ort_session(path: str, threads: int):
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        print("  (onnxruntime not installed: no comparison)")
-        return None
-    so = ort.SessionOptions()
-    if threads:
-        so.intra_op_num_threads = threads
-    try:
-        return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # noqa: BLE001 - the peer may reject a model we run
-        print(f"  (onnxruntime cannot run this model: {str(exc).splitlines()[0]})")
-        return None
-
-
-def _print_profile(path, feeds, opts) -> None:
+def _print_profile(path, feeds, threads) -> None:
     import ai_engine
 
-    prof = ai_engine.SessionOptions(intra_op_num_threads=opts.intra_op_num_threads,
-                                    enable_profiling=True)
+    prof = ai_engine.SessionOptions(intra_op_num_threads=threads, enable_profiling=True)
     session = ai_engine.InferenceSession(path, sess_options=prof)
     for _ in range(3):
         session.run(None, feeds)
