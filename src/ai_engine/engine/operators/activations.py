@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ai_engine.engine import compiled
 from ai_engine.engine.operators.dtype_policy import (as_array, cast_back, compute_dtype,
                                                      to_compute)
 from ai_engine.engine.operators.erf import erf
@@ -42,6 +43,19 @@ def _legacy(name, kernel, since=1):
     kernel_legacy.__doc__ = kernel.__doc__
     register(name, since=since)(kernel_legacy)
     return kernel
+
+
+def compiled_unary(xp, x, name):
+    """``name``'s activation of ``x`` by the compiled tier (one pass) for a float32 NumPy
+    array, or ``None`` (then the caller's NumPy formula runs)."""
+    if xp is not np or x.dtype != np.float32 or not x.flags.c_contiguous:
+        return None
+    ek = compiled.kernels("elementwise_kernels")
+    if ek is None:
+        return None
+    y = np.empty_like(x)
+    compiled.launch(ek, "unary", x.size, x.reshape(-1), y.reshape(-1), ek.CODES[name])
+    return y
 
 
 def _sigmoid(xp, x):
@@ -132,7 +146,8 @@ def celu(xp, x, *, alpha=1.0):
 @_float_op()    # in float16, exp(-x) overflows from x < -11 while sigmoid is still ~1e-5
 def sigmoid(xp, x):
     """Sigmoid: https://onnx.ai/onnx/operators/onnx__Sigmoid.html"""
-    return _sigmoid(xp, x)
+    y = compiled_unary(xp, x, "Sigmoid")
+    return _sigmoid(xp, x) if y is None else y
 
 
 @register("HardSigmoid", since=6)
@@ -149,6 +164,9 @@ def hard_sigmoid(xp, x, *, alpha=0.2, beta=0.5):
 @_float_op()
 def hard_swish(xp, x):
     """HardSwish: https://onnx.ai/onnx/operators/onnx__HardSwish.html"""
+    y = compiled_unary(xp, x, "HardSwish")
+    if y is not None:
+        return y
     t = hard_sigmoid.__wrapped__(xp, x, alpha=1.0 / 6, beta=0.5)
     t *= x
     return t
@@ -173,6 +191,9 @@ def gelu(xp, x, *, approximate="none"):
         t *= x                  # sqrt(2/pi) * (x + 0.044715 x^3)
         xp.tanh(t, out=t)
     elif approximate == "none":
+        y = compiled_unary(xp, x, "Gelu")
+        if y is not None:
+            return y
         t = erf(xp, x * (1.0 / math.sqrt(2.0)), overwrite=True)
     else:
         raise ValueError(f"Gelu approximate must be 'none' or 'tanh', got {approximate!r}")
