@@ -58,6 +58,20 @@ def compiled_unary(xp, x, name):
     return y
 
 
+def compiled_softmax(xp, x, out=None):
+    """Softmax over the last axis by the compiled tier for a float32 NumPy array (into
+    ``out``, which may be ``x``), or ``None``."""
+    if xp is not np or x.dtype != np.float32 or not x.flags.c_contiguous or x.size == 0:
+        return None
+    nk = compiled.kernels("norm_kernels")
+    if nk is None:
+        return None
+    y = np.empty_like(x) if out is None else out
+    n = x.shape[-1]
+    compiled.launch(nk, "softmax", x.size, x.reshape(-1, n), y.reshape(-1, n))
+    return y
+
+
 def _sigmoid(xp, x):
     # 1 / (1 + exp(-x)): exp(-x) overflows to inf for very negative x and the result is the
     # correct 0 (the true value is below the smallest normal); no cancellation anywhere.
@@ -297,6 +311,10 @@ def clip_1(xp, x, *, min=-3.4028234663852886e38, max=3.4028234663852886e38,  # n
 def _softmax(xp, x, axis):
     if x.size == 0:  # max() of an empty axis raises; the result is empty anyway
         return xp.empty_like(x)
+    if axis in (-1, x.ndim - 1):
+        y = compiled_softmax(xp, x)
+        if y is not None:
+            return y
     e = xp.subtract(x, x.max(axis=axis, keepdims=True))   # shift: exp never overflows
     xp.exp(e, out=e)
     e /= e.sum(axis=axis, keepdims=True)

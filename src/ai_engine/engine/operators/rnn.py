@@ -6,6 +6,10 @@ The input projection X @ W^T (+ the biases that can be folded in) is one GEMM ov
 step and both directions up front; only the recurrent product H @ R^T and the gate math run in
 the Python loop over time steps. float16/bfloat16 are computed in float32 and cast back.
 
+With the compiled tier (engine/compiled/recurrent_kernels.py), float32 layers with the default
+activations and no ``sequence_lens`` mask run their time loop in numba instead: the whole loop
+in one call when the run has no RunControl, one call per (checked) step otherwise.
+
 ``sequence_lens``: a batch entry whose sequence has ended keeps its state and writes zeros to
 Y. Iterating the reverse direction from the last padded step down with that mask processes
 each entry from its own last valid step, which is what the operator defines.
@@ -17,6 +21,7 @@ import inspect
 
 import numpy as np
 
+from ai_engine.engine import compiled
 from ai_engine.engine.operators.dtype_policy import cast_back
 from ai_engine.engine.operators.indexing import to_host
 from ai_engine.engine.registry import register
@@ -201,6 +206,35 @@ class _Setup:
             return order
         return self._checked(order, control)
 
+    def spans(self, d):
+        """The time steps of direction ``d`` as ``(start, stop, step)`` runs for the compiled
+        kernels: one run of all steps without a RunControl, else one step per run, each
+        checked first (as :meth:`steps` does)."""
+        backward = d == 1 or self.reverse_only
+        start, stop, step = (self.T - 1, -1, -1) if backward else (0, self.T, 1)
+        control = current()
+        if control is None:
+            return ((start, stop, step),)
+        return ((t, t + step, step) for t in self._checked(range(start, stop, step), control))
+
+    def recurrent_kernels(self, activations, defaults):
+        """The compiled kernels when they apply to this layer (float32, NumPy, no mask, the
+        default activations), else ``None``."""
+        if self.xp is not np or self.cd != np.float32 or self.mask is not None:
+            return None
+        if activations is not None and \
+                [a.lower() for a in activations] != [a.lower() for a in defaults] * self.D \
+                and [a.lower() for a in activations] != [a.lower() for a in defaults]:
+            return None
+        return compiled.kernels("recurrent_kernels")
+
+    def weights(self, R):
+        return np.ascontiguousarray(R, dtype=np.float32)
+
+    def state(self, init, d):
+        """A fresh C-contiguous float32 copy of direction ``d``'s initial state."""
+        return np.array(init[d], dtype=np.float32, order="C")
+
     @staticmethod
     def _checked(order, control):
         """The time steps, checking the run's RunOptions before each (run_options.py)."""
@@ -224,6 +258,10 @@ class _Setup:
             Y = Y.transpose(2, 0, 1, 3)
             finals = [f.swapaxes(0, 1) for f in finals]
         return (cast_back(xp, Y, dtype),) + tuple(cast_back(xp, f, dtype) for f in finals)
+
+
+def _f32(clip):
+    return np.float32(0.0 if clip is None else clip)
 
 
 def _clip(xp, t, clip):
@@ -263,8 +301,15 @@ def rnn(xp, X, W, R, B=None, sequence_lens=None, initial_h=None, *, activation_a
     s = _Setup(xp, "RNN", X, W, R, B, sequence_lens, initial_h, layout, direction,
                hidden_size, 1, lambda b: b[:, 0] + b[:, 1])
     acts = _activations("RNN", activations, activation_alpha, activation_beta, ("Tanh",), s.D)
+    rk = s.recurrent_kernels(activations, ("Tanh",))
     finals = []
-    for d in range(s.D):
+    for d in range(s.D if rk is not None else 0):
+        h = s.state(s.h0, d)
+        Rw, g = s.weights(R), np.empty(s.H, np.float32)
+        for t0, t1, step in s.spans(d):
+            rk.rnn_steps(s.xw, Rw, d, t0, t1, step, h, _f32(clip), clip is not None, s.Y, g)
+        finals.append(h)
+    for d in range(s.D if rk is None else 0):
         f, = acts[d]
         h = s.h0[d]
         for t in s.steps(d):
@@ -301,8 +346,18 @@ def gru(xp, X, W, R, B=None, sequence_lens=None, initial_h=None, *, activation_a
                hidden_size, 3, fold)
     acts = _activations("GRU", activations, activation_alpha, activation_beta,
                         ("Sigmoid", "Tanh"), s.D)
+    rk = s.recurrent_kernels(activations, ("Sigmoid", "Tanh"))
     finals = []
-    for d in range(s.D):
+    for d in range(s.D if rk is not None else 0):
+        h = s.state(s.h0, d)
+        rbh = np.zeros(H, np.float32) if s.bias is None or not linear_before_reset \
+            else np.ascontiguousarray(s.bias[d, 1, 2 * H:])
+        Rw, g, rh = s.weights(R), np.empty(3 * H, np.float32), np.empty(H, np.float32)
+        for t0, t1, step in s.spans(d):
+            rk.gru_steps(s.xw, Rw, d, t0, t1, step, h, rbh, bool(linear_before_reset),
+                         _f32(clip), clip is not None, s.Y, g, rh)
+        finals.append(h)
+    for d in range(s.D if rk is None else 0):
         f, g_act = acts[d]
         Rt = s.Rt[d]                       # (H, 3H)
         Rt_zr, Rt_h = Rt[:, :2 * H], Rt[:, 2 * H:]
@@ -364,7 +419,17 @@ def lstm(xp, X, W, R, B=None, sequence_lens=None, initial_h=None, initial_c=None
                         ("Sigmoid", "Tanh", "Tanh"), s.D)
     i_, o_, f_, c_ = (slice(k * H, (k + 1) * H) for k in range(4))
     finals_h, finals_c = [], []
-    for d in range(s.D):
+    rk = s.recurrent_kernels(activations, ("Sigmoid", "Tanh", "Tanh"))
+    for d in range(s.D if rk is not None else 0):
+        h, c = s.state(s.h0, d), s.state(c0, d)
+        pd = np.zeros((3, H), np.float32) if peep is None else np.ascontiguousarray(peep[d])
+        Rw, g = s.weights(R), np.empty(4 * H, np.float32)
+        for t0, t1, step in s.spans(d):
+            rk.lstm_steps(s.xw, Rw, d, t0, t1, step, h, c, pd, peep is not None, _f32(clip),
+                          clip is not None, bool(input_forget), s.Y, g)
+        finals_h.append(h)
+        finals_c.append(c)
+    for d in range(s.D if rk is None else 0):
         f, g, h_act = acts[d]
         pi, po, pf = (None, None, None) if peep is None else peep[d]
         h, c = s.h0[d], c0[d]
