@@ -24,6 +24,7 @@ def info_command(args) -> int:
               f"threads={b.get('threads')}")
     print(f"cpu         {s['cpu']} ({s['cores']} cores)")
     print(f"simd        {' '.join(s['simd']) or 'none detected'}")
+    print(f"compiled    {s['compiled']}")
     print(f"gpu         {s['gpu']}")
     print(f"operators   {len(ops)} (domain, op) pairs registered")
     return 0

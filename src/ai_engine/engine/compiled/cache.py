@@ -69,7 +69,7 @@ def install_locator() -> None:
         from numba.core import caching
     except ImportError:
         return
-    impl = getattr(caching, "_CacheImpl", None)
+    impl = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl", None)
     base = getattr(caching, "_CacheLocator", None)
     if impl is None or base is None or not isinstance(getattr(impl, "_locator_classes", None),
                                                        list):

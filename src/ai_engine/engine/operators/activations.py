@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ai_engine.engine import compiled
+from ai_engine.engine.operators.compiled_paths import compiled_softmax, compiled_unary
 from ai_engine.engine.operators.dtype_policy import (as_array, cast_back, compute_dtype,
                                                      to_compute)
 from ai_engine.engine.operators.erf import erf
@@ -43,33 +43,6 @@ def _legacy(name, kernel, since=1):
     kernel_legacy.__doc__ = kernel.__doc__
     register(name, since=since)(kernel_legacy)
     return kernel
-
-
-def compiled_unary(xp, x, name):
-    """``name``'s activation of ``x`` by the compiled tier (one pass) for a float32 NumPy
-    array, or ``None`` (then the caller's NumPy formula runs)."""
-    if xp is not np or x.dtype != np.float32 or not x.flags.c_contiguous:
-        return None
-    ek = compiled.kernels("elementwise_kernels")
-    if ek is None:
-        return None
-    y = np.empty_like(x)
-    compiled.launch(ek, "unary", x.size, x.reshape(-1), y.reshape(-1), ek.CODES[name])
-    return y
-
-
-def compiled_softmax(xp, x, out=None):
-    """Softmax over the last axis by the compiled tier for a float32 NumPy array (into
-    ``out``, which may be ``x``), or ``None``."""
-    if xp is not np or x.dtype != np.float32 or not x.flags.c_contiguous or x.size == 0:
-        return None
-    nk = compiled.kernels("norm_kernels")
-    if nk is None:
-        return None
-    y = np.empty_like(x) if out is None else out
-    n = x.shape[-1]
-    compiled.launch(nk, "softmax", x.size, x.reshape(-1, n), y.reshape(-1, n))
-    return y
 
 
 def _sigmoid(xp, x):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ai_engine.engine import compiled
+from ai_engine.engine.operators.compiled_paths import layer_norm_compiled
 from ai_engine.engine.operators.dtype_policy import cast_back, compute_dtype, to_compute
 from ai_engine.engine.registry import register
 
@@ -266,37 +266,6 @@ def _stash_dtype(stash_type: int, x):
     return np.dtype(_STASH_DTYPES[stash_type])
 
 
-def _exactly(p, dims):
-    """``p`` as a flat array when its shape is ``dims`` up to leading 1s, else ``None``."""
-    if p is None or p.ndim > len(dims) or \
-            (1,) * (len(dims) - p.ndim) + tuple(p.shape) != tuple(dims):
-        return None
-    return np.ascontiguousarray(p.reshape(-1), dtype=np.float32)
-
-
-def _layer_norm_compiled(xc, a, rows, scale, b, epsilon):
-    """(Y, Mean, InvStdDev) by the compiled tier for float32 statistics and parameters of the
-    normalized shape itself, else ``None``."""
-    if xc.dtype != np.float32 or xc.size == 0:
-        return None
-    nk = compiled.kernels("norm_kernels")
-    if nk is None:
-        return None
-    dims = xc.shape[a:]
-    s = _exactly(scale, dims)
-    bias = _exactly(b, dims) if b is not None else s
-    if s is None or bias is None:
-        return None
-    x2 = np.ascontiguousarray(xc).reshape(rows, -1)
-    y = np.empty_like(x2)
-    mean = np.empty(rows, np.float32)
-    inv = np.empty(rows, np.float32)
-    compiled.launch(nk, "layer_norm", x2.size, x2, y, s, bias, b is not None, mean, inv,
-                    np.float32(epsilon))
-    stat_shape = xc.shape[:a] + (1,) * (xc.ndim - a)
-    return y.reshape(xc.shape), mean.reshape(stat_shape), inv.reshape(stat_shape)
-
-
 @register("LayerNormalization", since=17)
 def layer_normalization(xp, x, scale, b=None, *, axis=-1, epsilon=1e-5, stash_type=1):
     """LayerNormalization: https://onnx.ai/onnx/operators/onnx__LayerNormalization.html
@@ -308,7 +277,7 @@ def layer_normalization(xp, x, scale, b=None, *, axis=-1, epsilon=1e-5, stash_ty
     rows = int(np.prod(x.shape[:a], dtype=np.int64))
     xc, owned = _widen(x)
     if stash_type == 1 and xp is np:
-        done = _layer_norm_compiled(xc, a, rows, scale, b, epsilon)
+        done = layer_norm_compiled(xc, a, rows, scale, b, epsilon)
         if done is not None:
             y, mean, inv = done
             return cast_back(xp, y, x.dtype), mean, inv

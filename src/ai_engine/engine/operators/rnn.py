@@ -21,7 +21,7 @@ import inspect
 
 import numpy as np
 
-from ai_engine.engine import compiled
+from ai_engine.engine.operators import rnn_compiled
 from ai_engine.engine.operators.dtype_policy import cast_back
 from ai_engine.engine.operators.indexing import to_host
 from ai_engine.engine.registry import register
@@ -217,24 +217,6 @@ class _Setup:
             return ((start, stop, step),)
         return ((t, t + step, step) for t in self._checked(range(start, stop, step), control))
 
-    def recurrent_kernels(self, activations, defaults):
-        """The compiled kernels when they apply to this layer (float32, NumPy, no mask, the
-        default activations), else ``None``."""
-        if self.xp is not np or self.cd != np.float32 or self.mask is not None:
-            return None
-        if activations is not None and \
-                [a.lower() for a in activations] != [a.lower() for a in defaults] * self.D \
-                and [a.lower() for a in activations] != [a.lower() for a in defaults]:
-            return None
-        return compiled.kernels("recurrent_kernels")
-
-    def weights(self, R):
-        return np.ascontiguousarray(R, dtype=np.float32)
-
-    def state(self, init, d):
-        """A fresh C-contiguous float32 copy of direction ``d``'s initial state."""
-        return np.array(init[d], dtype=np.float32, order="C")
-
     @staticmethod
     def _checked(order, control):
         """The time steps, checking the run's RunOptions before each (run_options.py)."""
@@ -258,10 +240,6 @@ class _Setup:
             Y = Y.transpose(2, 0, 1, 3)
             finals = [f.swapaxes(0, 1) for f in finals]
         return (cast_back(xp, Y, dtype),) + tuple(cast_back(xp, f, dtype) for f in finals)
-
-
-def _f32(clip):
-    return np.float32(0.0 if clip is None else clip)
 
 
 def _clip(xp, t, clip):
@@ -301,15 +279,11 @@ def rnn(xp, X, W, R, B=None, sequence_lens=None, initial_h=None, *, activation_a
     s = _Setup(xp, "RNN", X, W, R, B, sequence_lens, initial_h, layout, direction,
                hidden_size, 1, lambda b: b[:, 0] + b[:, 1])
     acts = _activations("RNN", activations, activation_alpha, activation_beta, ("Tanh",), s.D)
-    rk = s.recurrent_kernels(activations, ("Tanh",))
+    done = rnn_compiled.rnn(s, activations, R, clip)
+    if done is not None:
+        return s.outputs(xp, X.dtype, layout, [done])
     finals = []
-    for d in range(s.D if rk is not None else 0):
-        h = s.state(s.h0, d)
-        Rw, g = s.weights(R), np.empty(s.H, np.float32)
-        for t0, t1, step in s.spans(d):
-            rk.rnn_steps(s.xw, Rw, d, t0, t1, step, h, _f32(clip), clip is not None, s.Y, g)
-        finals.append(h)
-    for d in range(s.D if rk is None else 0):
+    for d in range(s.D):
         f, = acts[d]
         h = s.h0[d]
         for t in s.steps(d):
@@ -346,18 +320,11 @@ def gru(xp, X, W, R, B=None, sequence_lens=None, initial_h=None, *, activation_a
                hidden_size, 3, fold)
     acts = _activations("GRU", activations, activation_alpha, activation_beta,
                         ("Sigmoid", "Tanh"), s.D)
-    rk = s.recurrent_kernels(activations, ("Sigmoid", "Tanh"))
+    done = rnn_compiled.gru(s, activations, R, clip, linear_before_reset)
+    if done is not None:
+        return s.outputs(xp, X.dtype, layout, [done])
     finals = []
-    for d in range(s.D if rk is not None else 0):
-        h = s.state(s.h0, d)
-        rbh = np.zeros(H, np.float32) if s.bias is None or not linear_before_reset \
-            else np.ascontiguousarray(s.bias[d, 1, 2 * H:])
-        Rw, g, rh = s.weights(R), np.empty(3 * H, np.float32), np.empty(H, np.float32)
-        for t0, t1, step in s.spans(d):
-            rk.gru_steps(s.xw, Rw, d, t0, t1, step, h, rbh, bool(linear_before_reset),
-                         _f32(clip), clip is not None, s.Y, g, rh)
-        finals.append(h)
-    for d in range(s.D if rk is None else 0):
+    for d in range(s.D):
         f, g_act = acts[d]
         Rt = s.Rt[d]                       # (H, 3H)
         Rt_zr, Rt_h = Rt[:, :2 * H], Rt[:, 2 * H:]
@@ -418,18 +385,11 @@ def lstm(xp, X, W, R, B=None, sequence_lens=None, initial_h=None, initial_c=None
     acts = _activations("LSTM", activations, activation_alpha, activation_beta,
                         ("Sigmoid", "Tanh", "Tanh"), s.D)
     i_, o_, f_, c_ = (slice(k * H, (k + 1) * H) for k in range(4))
+    done = rnn_compiled.lstm(s, activations, R, c0, peep, clip, input_forget)
+    if done is not None:
+        return s.outputs(xp, X.dtype, layout, list(done))
     finals_h, finals_c = [], []
-    rk = s.recurrent_kernels(activations, ("Sigmoid", "Tanh", "Tanh"))
-    for d in range(s.D if rk is not None else 0):
-        h, c = s.state(s.h0, d), s.state(c0, d)
-        pd = np.zeros((3, H), np.float32) if peep is None else np.ascontiguousarray(peep[d])
-        Rw, g = s.weights(R), np.empty(4 * H, np.float32)
-        for t0, t1, step in s.spans(d):
-            rk.lstm_steps(s.xw, Rw, d, t0, t1, step, h, c, pd, peep is not None, _f32(clip),
-                          clip is not None, bool(input_forget), s.Y, g)
-        finals_h.append(h)
-        finals_c.append(c)
-    for d in range(s.D if rk is None else 0):
+    for d in range(s.D):
         f, g, h_act = acts[d]
         pi, po, pf = (None, None, None) if peep is None else peep[d]
         h, c = s.h0[d], c0[d]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ai_engine.engine.operators.activations import compiled_softmax
+from ai_engine.engine.operators.compiled_paths import compiled_softmax
 from ai_engine.engine.registry import register
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ai_engine.engine.operators.activations import _sigmoid, compiled_unary
+from ai_engine.engine.operators.activations import _sigmoid
+from ai_engine.engine.operators.compiled_paths import compiled_unary
 from ai_engine.engine.operators.dtype_policy import cast_back, to_compute
 from ai_engine.engine.registry import register
 
