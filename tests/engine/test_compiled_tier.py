@@ -85,10 +85,12 @@ def test_depthwise_matches_numpy(k, stride, dil, pad):
 
 
 @needs_numba
-@pytest.mark.parametrize("k,stride,h", [(1, 1, 6), (1, 2, 7), (3, 1, 30), (3, 2, 9)])
+@pytest.mark.parametrize("k,stride,h", [(1, 1, 20), (1, 2, 21), (3, 1, 30), (3, 2, 9),
+                                        (3, 1, 4), (3, 2, 3), (1, 1, 2), (7, 2, 5)])
 def test_gemm_conv_epilogues_match_numpy(k, stride, h):
-    """1x1 (one GEMM), 3x3 stride 1 on a big map (per-tap GEMMs into the wide layout) and
-    strided im2col: the compiled epilogue gives the NumPy epilogue's values."""
+    """1x1 (one GEMM), 3x3 stride 1 on a big map (per-tap GEMMs into the wide layout),
+    strided im2col, and small convs (the direct kernel, taps in the padding skipped): the
+    compiled paths give the NumPy paths' values."""
     rng = np.random.default_rng(k + h)
     for act in ACTS:
         x = rng.standard_normal((1, 24, h, h)).astype(np.float32)

@@ -1,15 +1,17 @@
-"""Compiled convolution kernels: depthwise convolution over a zero-bordered input and the
-fused epilogue ``out = act(src + bias + z)`` of every fast conv path (see
-operators/conv_engine.py, which owns the layouts and the scratch buffers).
+"""Compiled convolution kernels: depthwise convolution over a zero-bordered input, a direct
+convolution for small work, and the fused epilogue ``out = act(src + bias + z)`` of every fast
+conv path (see operators/conv_engine.py, which owns the layouts and the scratch buffers).
 
-Activation codes (``ACT_CODES``) and their parameters ``(alpha, lo, hi)``: 0 none, 1 Relu,
-2 LeakyRelu (alpha), 3 Clip (lo, hi; +-inf for an absent bound), 4 Silu (x*sigmoid(x)),
-5 HardSwish (x*clip(x/6 + 1/2, 0, 1)), 6 Sigmoid. The activation is picked once per row,
-outside the loops, so each row loop compiles to SIMD code.
+Activation codes (``ACT_CODES``) and their parameters ``(alpha, lo, hi)`` (passed as Python
+floats, which numba types much faster than NumPy scalars, and rounded to float32 here): 0 none,
+1 Relu, 2 LeakyRelu (alpha), 3 Clip (lo, hi; +-inf for an absent bound), 4 Silu
+(x*sigmoid(x)), 5 HardSwish (x*clip(x/6 + 1/2, 0, 1)), 6 Sigmoid. The activation is picked
+once per row, outside the loops, so each row loop compiles to SIMD code.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit, prange
 
 from ai_engine.engine.compiled.mathf import FASTMATH, F, sigmoid32
@@ -155,6 +157,7 @@ def depthwise_parallel(xp, w, b, z, y, strides, dilations, act, alpha, lo, hi):
     """``y[s, c] = act(b[c] + sum_ij w[c, i, j] * xp[s, c, oy*sh + i*dh, ox*sw + j*dw] +
     z[s, c])`` for the padded input ``xp`` (N, C, Hp, Wp), ``w`` (C, kh, kw), ``y`` (N, C, OH,
     OW); ``z`` is (N, C, OH, OW) or empty (0, ...) for none. Parallel over (sample, channel)."""
+    alpha, lo, hi = np.float32(alpha), np.float32(lo), np.float32(hi)
     n, c = y.shape[0], y.shape[1]
     kh, kw = w.shape[1], w.shape[2]
     for p in prange(n * c):
@@ -165,6 +168,7 @@ def depthwise_parallel(xp, w, b, z, y, strides, dilations, act, alpha, lo, hi):
 @njit(**_OPTS)
 def depthwise_serial(xp, w, b, z, y, strides, dilations, act, alpha, lo, hi):
     """:func:`depthwise_parallel` on the calling thread (small maps: no launch cost)."""
+    alpha, lo, hi = np.float32(alpha), np.float32(lo), np.float32(hi)
     n, c = y.shape[0], y.shape[1]
     kh, kw = w.shape[1], w.shape[2]
     for p in range(n * c):
@@ -193,6 +197,7 @@ def epilogue_parallel(src, z, out, act, alpha, lo, hi):
     """``out = act(src[:, :, :L] + z)`` for ``out`` (M, R, L) and ``src`` (M, R, >= L), both
     C-contiguous: ``src`` may be the wide GEMM output whose rows carry padding columns, or
     ``out`` itself; ``z`` is like ``out`` or empty (0, 0, 0) for none."""
+    alpha, lo, hi = np.float32(alpha), np.float32(lo), np.float32(hi)
     for m in prange(out.shape[0]):
         _epilogue_plane(src, z, out, m, act, alpha, lo, hi)
 
@@ -200,5 +205,51 @@ def epilogue_parallel(src, z, out, act, alpha, lo, hi):
 @njit(**_OPTS)
 def epilogue_serial(src, z, out, act, alpha, lo, hi):
     """:func:`epilogue_parallel` on the calling thread."""
+    alpha, lo, hi = np.float32(alpha), np.float32(lo), np.float32(hi)
     for m in range(out.shape[0]):
         _epilogue_plane(src, z, out, m, act, alpha, lo, hi)
+
+
+@njit(**_OPTS)
+def conv_small_serial(x, w, b, z, y, geometry, act, alpha, lo, hi):
+    """Direct group-1 convolution for small work, where im2col + a BLAS call cost more in
+    overhead than the arithmetic: ``x`` (N, C, H, W), ``w`` (M, kh, kw, C) OHWI, ``y`` (N, M,
+    OH, OW) = act(conv + b + z) (``z`` empty for none); ``geometry`` = (stride h, stride w,
+    dilation h, dilation w, pad top, pad left) in one tuple (each argument costs dispatch
+    time). Taps that fall into the padding are skipped; the input is transposed to
+    channels-last once so each tap is a contiguous dot product with the weight's (C,) row."""
+    strides, dilations, begin = geometry[0:2], geometry[2:4], geometry[4:6]
+    alpha, lo, hi = np.float32(alpha), np.float32(lo), np.float32(hi)
+    n, c, hgt, wid = x.shape
+    m, kh, kw = w.shape[0], w.shape[1], w.shape[2]
+    oh, ow = y.shape[2], y.shape[3]
+    xt = np.empty((n, hgt, wid, c), np.float32)
+    for s in range(n):
+        for ch in range(c):
+            for iy in range(hgt):
+                for ix in range(wid):
+                    xt[s, iy, ix, ch] = x[s, ch, iy, ix]
+    for s in range(n):
+        for o in range(m):
+            for oy in range(oh):
+                row = y[s, o, oy]
+                for ox in range(ow):
+                    acc = b[o]
+                    for i in range(kh):
+                        iy = oy * strides[0] + i * dilations[0] - begin[0]
+                        if iy < 0 or iy >= hgt:
+                            continue
+                        for j in range(kw):
+                            ix = ox * strides[1] + j * dilations[1] - begin[1]
+                            if ix < 0 or ix >= wid:
+                                continue
+                            wr = w[o, i, j]
+                            xr = xt[s, iy, ix]
+                            for ch in range(c):
+                                acc += wr[ch] * xr[ch]
+                    row[ox] = acc
+                if z.shape[0]:
+                    zr = z[s, o, oy]
+                    for ox in range(ow):
+                        row[ox] += zr[ox]
+                _activate(row, ow, act, alpha, lo, hi)

@@ -24,6 +24,7 @@ Everything else runs the generic Conv and applies the epilogue.
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 
 import numpy as np
@@ -38,6 +39,10 @@ _MAX_BUFFERS = 64
 _SHIFTED_MIN_FLOPS = 20e6
 _THREADED_MIN_FLOPS = 8e6
 _NO_CONTEXT = contextlib.nullcontext()
+# Group-1 convolutions of at most this many multiply-adds run the compiled direct kernel: a
+# tiny model's convs (a few thousand MACs) then cost one call instead of im2col, a ctypes GEMM
+# and an epilogue (~15 us of overhead).
+_SMALL_CONV_WORK = 1 << 16
 _NO_Z3 = np.empty((0, 0, 0), np.float32)
 _NO_Z4 = np.empty((0, 0, 0, 0), np.float32)
 
@@ -101,18 +106,26 @@ def _sigmoid(xp, x):
     return xp.reciprocal(t, out=t)
 
 
+_TIERS: dict = {}
+
+
 def _compiled(act):
     """The compiled conv kernels and ``act`` as their (code, alpha, lo, hi) arguments, or
-    ``None`` (tier off, numba absent)."""
+    ``None`` (tier off, numba absent). Memoized per activation: this runs on every conv."""
     ck = compiled.kernels("conv_kernels")
     if ck is None:
         return None
-    name, alpha, lo, hi = act
-    code = ck.ACT_CODES.get(name)
-    if code is None:
-        return None
-    return ck, (code, np.float32(alpha), np.float32(-np.inf if lo is None else lo),
-                np.float32(np.inf if hi is None else hi))
+    hit = _TIERS.get(act)
+    if hit is None:
+        name, alpha, lo, hi = act
+        code = ck.ACT_CODES.get(name)
+        if code is None:
+            return None
+        # Python floats: numba types them ~10x faster than NumPy scalars; the kernels
+        # round them to float32 themselves.
+        hit = _TIERS[act] = (ck, (code, float(alpha), -math.inf if lo is None else float(lo),
+                                  math.inf if hi is None else float(hi)))
+    return hit
 
 
 def _finish(tier, src, z, out, act):
@@ -228,9 +241,7 @@ def _depthwise(x_n, w, b, y_n, z_n, geo, strides, act):
 
 def _fast(xp, x, w, b, z, group, strides, dilations, begin, end, out, act):
     """The float32 NumPy fast paths; ``None`` when none applies."""
-    gemm = sgemm_acc()
-    if gemm is None or xp is not np or x.dtype != np.float32 or x.ndim != 4 \
-            or any(p < 0 for p in begin + end):
+    if xp is not np or x.dtype != np.float32 or x.ndim != 4 or min(begin + end) < 0:
         return None
     n, c, h, wd = x.shape
     m, kh, kw, cg = w.shape
@@ -242,12 +253,20 @@ def _fast(xp, x, w, b, z, group, strides, dilations, begin, end, out, act):
     x = np.ascontiguousarray(x)
     z = None if z is None else np.ascontiguousarray(z, dtype=np.float32)
     b = np.zeros(m, np.float32) if b is None else b.astype(np.float32, copy=False)
-    hp, wp = h + begin[0] + end[0], wd + begin[1] + end[1]
-    geo = ((kh, kw), tuple(dilations), (begin[0], begin[1]), (hp, wp), tuple(out))
     y = np.empty((n, m, out[0], out[1]), dtype=np.float32)
     tier = _compiled(act)
+    if tier is not None and not depthwise and n * m * cg * kh * kw * out[0] * out[1] <= \
+            _SMALL_CONV_WORK:
+        tier[0].conv_small_serial(x, w, b, _NO_Z4 if z is None else z, y,
+                                  strides + dilations + (begin[0], begin[1]), *tier[1])
+        return y
+    gemm = sgemm_acc()
+    if gemm is None:
+        return None
+    hp, wp = h + begin[0] + end[0], wd + begin[1] + end[1]
+    geo = ((kh, kw), tuple(dilations), (begin[0], begin[1]), (hp, wp), tuple(out))
     if depthwise and tier is not None:
-        _depthwise_compiled(tier, x, w, b, z, y, begin, end, tuple(strides), tuple(dilations))
+        _depthwise_compiled(tier, x, w, b, z, y, begin, end, strides, dilations)
         return y
     pointwise = kh == kw == 1 and not any(begin + end)
     flops = 2 * m * cg * kh * kw * out[0] * out[1]
@@ -287,10 +306,26 @@ def fast_conv(xp, x, w, b, z, *, auto_pad, dilations, group, pads, strides, act)
     if xp is not np or x.ndim != 4 or w.ndim != 4 or x.dtype != np.float32 \
             or w.dtype != np.float32 or w.shape[3] * group != x.shape[1]:
         return None
-    strides, dilations, pads = spatial_defaults(2, strides, dilations, pads)
-    begin, end, out = conv_geometry(x.shape[2:], (w.shape[1], w.shape[2]), strides,
-                                    dilations, pads, auto_pad)
-    return _fast(xp, x, w, b, z, group, tuple(strides), tuple(dilations), begin, end, out, act)
+    key = (x.shape, w.shape, auto_pad, _tuple(dilations), _tuple(pads), _tuple(strides))
+    geo = _GEOMETRY.get(key)
+    if geo is None:
+        strides, dilations, pads = spatial_defaults(2, strides, dilations, pads)
+        begin, end, out = conv_geometry(x.shape[2:], (w.shape[1], w.shape[2]), strides,
+                                        dilations, pads, auto_pad)
+        if len(_GEOMETRY) >= _MAX_BUFFERS:
+            _GEOMETRY.clear()
+        geo = _GEOMETRY[key] = (tuple(strides), tuple(dilations), tuple(begin), tuple(end),
+                                tuple(out))
+    return _fast(xp, x, w, b, z, group, *geo, act)
+
+
+# Geometry per (input shape, weight shape, attributes): a conv node sees the same few shapes
+# run after run, and computing it costs more than a tiny conv itself.
+_GEOMETRY: dict = {}
+
+
+def _tuple(v):
+    return v if v is None or type(v) is tuple else tuple(v)
 
 
 _OHWI: dict = {}
