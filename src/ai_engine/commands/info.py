@@ -65,6 +65,7 @@ def info_command(args) -> int:
               f"threads={b.get('threads')}")
     print(f"cpu         {s['cpu']} ({s['cores']} cores)")
     print(f"simd        {' '.join(s['simd']) or 'none detected'}")
+    print(f"compiled    {s['compiled']}")
     print(f"gpu         {s['gpu']}")
     tiers = kernel_tiers(s)
     print("tiers       " + "; ".join(f"{name}: {what}" for name, what in tiers.items()))

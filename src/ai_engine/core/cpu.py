@@ -57,5 +57,7 @@ def gpu_info() -> str:
 
 def summary() -> dict:
     model, flags = cpu_model_and_flags()
+    from ai_engine.engine import compiled
+
     return {"cpu": model, "cores": os.cpu_count(), "simd": flags, "numpy": np.__version__,
-            "blas": blas_info(), "gpu": gpu_info()}
+            "blas": blas_info(), "gpu": gpu_info(), "compiled": compiled.describe()}

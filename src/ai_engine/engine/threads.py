@@ -10,7 +10,9 @@ the server, by the user with threadpoolctl or ``OPENBLAS_NUM_THREADS``) stays. A
 module sized is "owned": thread_tuner.py may then resize it between runs (all usable cores
 or one, whichever the session measures faster); a count set any other way ends that.
 
-BLAS pools are process-wide, so the last session that sets a count wins.
+The same count governs the compiled (numba) kernels (engine/compiled/): every tier obeys
+``intra_op_num_threads``. BLAS pools are process-wide, so the last session that sets a count
+wins.
 """
 
 from __future__ import annotations
@@ -112,14 +114,18 @@ def apply_intra_op_threads(count: int) -> None:
     if isinstance(count, bool) or int(count) != count or count < 0:
         raise ValueError(f"intra_op_num_threads must be an int >= 0, got {count!r}")
     _rescan_pools()   # a BLAS loaded since the last session (SciPy's own OpenBLAS) counts too
+    from ai_engine.engine import compiled
+
     if count > 0:
         _owned_size = None  # the user's count: never resized behind his back
         _set_pools(int(count))
+        compiled.set_threads(int(count))
         return
     if _capped:
         return
     _capped = True
     cores = usable_cores()
+    compiled.set_threads(cores)
     sizes = [pool.get_num_threads() for pool in _blas_pools()]
     if any(size > cores for size in sizes):
         _set_pools(cores)

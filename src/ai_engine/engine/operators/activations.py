@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ai_engine.engine.operators.compiled_paths import compiled_softmax, compiled_unary
 from ai_engine.engine.operators.dtype_policy import (as_array, cast_back, compute_dtype,
                                                      to_compute)
 from ai_engine.engine.operators.erf import erf
@@ -132,7 +133,8 @@ def celu(xp, x, *, alpha=1.0):
 @_float_op()    # in float16, exp(-x) overflows from x < -11 while sigmoid is still ~1e-5
 def sigmoid(xp, x):
     """Sigmoid: https://onnx.ai/onnx/operators/onnx__Sigmoid.html"""
-    return _sigmoid(xp, x)
+    y = compiled_unary(xp, x, "Sigmoid")
+    return _sigmoid(xp, x) if y is None else y
 
 
 @register("HardSigmoid", since=6)
@@ -149,6 +151,9 @@ def hard_sigmoid(xp, x, *, alpha=0.2, beta=0.5):
 @_float_op()
 def hard_swish(xp, x):
     """HardSwish: https://onnx.ai/onnx/operators/onnx__HardSwish.html"""
+    y = compiled_unary(xp, x, "HardSwish")
+    if y is not None:
+        return y
     t = hard_sigmoid.__wrapped__(xp, x, alpha=1.0 / 6, beta=0.5)
     t *= x
     return t
@@ -173,6 +178,9 @@ def gelu(xp, x, *, approximate="none"):
         t *= x                  # sqrt(2/pi) * (x + 0.044715 x^3)
         xp.tanh(t, out=t)
     elif approximate == "none":
+        y = compiled_unary(xp, x, "Gelu")
+        if y is not None:
+            return y
         t = erf(xp, x * (1.0 / math.sqrt(2.0)), overwrite=True)
     else:
         raise ValueError(f"Gelu approximate must be 'none' or 'tanh', got {approximate!r}")
@@ -276,6 +284,10 @@ def clip_1(xp, x, *, min=-3.4028234663852886e38, max=3.4028234663852886e38,  # n
 def _softmax(xp, x, axis):
     if x.size == 0:  # max() of an empty axis raises; the result is empty anyway
         return xp.empty_like(x)
+    if axis in (-1, x.ndim - 1):
+        y = compiled_softmax(xp, x)
+        if y is not None:
+            return y
     e = xp.subtract(x, x.max(axis=axis, keepdims=True))   # shift: exp never overflows
     xp.exp(e, out=e)
     e /= e.sum(axis=axis, keepdims=True)

@@ -3,7 +3,8 @@
 It computes ``act(Conv(X, W) + B + Z)`` (https://onnx.ai/onnx/operators/onnx__Conv.html) with
 ``W`` in (M, *kernel, C/group) ("OHWI") layout, so that each kernel tap's (M, C) slice and the
 whole (M, k*k*C) matrix are both valid BLAS operands without a copy; ``Z`` (optional) is a
-residual added before the activation ``act`` ("" | "Relu" | "LeakyRelu" | "Clip").
+residual added before the activation ``act`` ("" | "Relu" | "LeakyRelu" | "Clip" | "Silu" |
+"HardSwish" | "Sigmoid").
 
 Fast paths (float32, 2-D, NumPy, the bundled OpenBLAS reachable), all writing the bias into
 the output first and letting BLAS accumulate on top of it (beta=1):
@@ -13,16 +14,22 @@ the output first and letting BLAS accumulate on top of it (beta=1):
 - 1x1 kernels: one GEMM (strided ones gather their input first);
 - other group-1 convolutions (strided 3x3, the 7x7 stem): im2col into a reused buffer ordered
   (kh, kw, C) to match OHWI, and one GEMM;
-- depthwise: a multiply-add per tap over the wide layout.
+- depthwise: per-channel (1 x k*k) @ (k*k x L) products over a window copy.
+With the compiled tier (engine/compiled/), depthwise convolutions run a numba kernel over the
+zero-bordered input (bias, residual and activation fused), and the epilogue of the GEMM paths
+is one compiled pass instead of one NumPy pass per operation.
 Everything else runs the generic Conv and applies the epilogue.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 
 import numpy as np
+
+from ai_engine.engine import compiled
 
 from .blas import sgemm_acc, single_thread
 from .conv_geometry import conv_geometry, spatial_defaults
@@ -32,6 +39,12 @@ _MAX_BUFFERS = 64
 _SHIFTED_MIN_FLOPS = 20e6
 _THREADED_MIN_FLOPS = 8e6
 _NO_CONTEXT = contextlib.nullcontext()
+# Group-1 convolutions of at most this many multiply-adds run the compiled direct kernel: a
+# tiny model's convs (a few thousand MACs) then cost one call instead of im2col, a ctypes GEMM
+# and an epilogue (~15 us of overhead).
+_SMALL_CONV_WORK = 1 << 16
+_NO_Z3 = np.empty((0, 0, 0), np.float32)
+_NO_Z4 = np.empty((0, 0, 0, 0), np.float32)
 
 
 def _buffer(key, shape):
@@ -70,11 +83,73 @@ def epilogue(xp, src, z, out, activation, alpha, clip_min, clip_max):
             xp.maximum(src, t, out=out)   # max(x, alpha*x) is the piecewise form
         else:
             out[...] = xp.where(src < 0, src * alpha, src)
+    elif activation == "Silu":
+        xp.multiply(src, _sigmoid(xp, src), out=out)
+    elif activation == "HardSwish":
+        t = src * np.float32(1.0 / 6.0)
+        t += np.float32(0.5)
+        xp.clip(t, 0, 1, out=t)
+        xp.multiply(src, t, out=out)
+    elif activation == "Sigmoid":
+        out[...] = _sigmoid(xp, src)
     elif activation:
         raise ValueError(f"FusedConv: unknown activation {activation!r}")
     elif src is not out:
         xp.copyto(out, src)
     return out
+
+
+def _sigmoid(xp, x):
+    t = xp.negative(x)
+    xp.exp(t, out=t)      # inf for very negative x: the correct 0 below
+    t += 1
+    return xp.reciprocal(t, out=t)
+
+
+_TIERS: dict = {}
+
+
+def _compiled(act):
+    """The compiled conv kernels and ``act`` as their (code, alpha, lo, hi) arguments, or
+    ``None`` (tier off, numba absent). Memoized per activation: this runs on every conv."""
+    ck = compiled.kernels("conv_kernels")
+    if ck is None:
+        return None
+    hit = _TIERS.get(act)
+    if hit is None:
+        name, alpha, lo, hi = act
+        code = ck.ACT_CODES.get(name)
+        if code is None:
+            return None
+        # Python floats: numba types them ~10x faster than NumPy scalars; the kernels
+        # round them to float32 themselves.
+        hit = _TIERS[act] = (ck, (code, float(alpha), -math.inf if lo is None else float(lo),
+                                  math.inf if hi is None else float(hi)))
+    return hit
+
+
+def _finish(tier, src, z, out, act):
+    """``out = act(src + z)``: ``src`` (M, R, >= L) C-contiguous, ``out`` (M, R, L)."""
+    if tier is None:
+        epilogue(np, src[:, :, :out.shape[2]], z, out, *act)
+        return
+    ck, code = tier
+    compiled.launch(ck, "epilogue", out.size, src, _NO_Z3 if z is None else z, out, *code)
+
+
+def _depthwise_compiled(tier, x, w, b, z, y, begin, end, strides, dilations):
+    """All samples at once: one compiled kernel over the zero-bordered input."""
+    n, c, h, wd = x.shape
+    if any(begin + end):
+        hp, wp = h + begin[0] + end[0], wd + begin[1] + end[1]
+        xp = _buffer(("dwpad", n, c, h, wd, tuple(begin), tuple(end)), (n, c, hp, wp))
+        xp[:, :, begin[0]:begin[0] + h, begin[1]:begin[1] + wd] = x
+    else:
+        xp = x
+    ck, code = tier
+    kh, kw = w.shape[1], w.shape[2]
+    compiled.launch(ck, "depthwise", y.size * kh * kw, xp, w.reshape(c, kh, kw), b,
+            _NO_Z4 if z is None else z, y, strides, dilations, *code)
 
 
 def _fill_padded(x_n, pads, hp, wp, extra):
@@ -87,7 +162,7 @@ def _fill_padded(x_n, pads, hp, wp, extra):
     return buf, img
 
 
-def _shifted(gemm, x_n, w, b, y_n, z_n, geo, act):
+def _shifted(gemm, x_n, w, b, y_n, z_n, geo, act, tier):
     """Stride-1, group-1: one accumulating GEMM per tap over the flattened padded input."""
     (kh, kw), (dh, dw), pads, (hp, wp), (oh, ow) = geo
     m, cg = w.shape[0], w.shape[3]
@@ -101,13 +176,20 @@ def _shifted(gemm, x_n, w, b, y_n, z_n, geo, act):
         for j in range(kw):
             gemm(m, length, cg, wa + 4 * (i * kw + j) * cg, ld_w,
                  ba + 4 * (i * dh * wp + j * dw), ld_b, ya, length)
-    epilogue(np, wide.reshape(m, oh, wp)[:, :, :ow], z_n, y_n, *act)
+    _finish(tier, wide.reshape(m, oh, wp), z_n, y_n, act)
 
 
-def _single_gemm(gemm, cols, w, b, y_n, z_n, act):
+def _single_gemm(gemm, cols, w, b, y_n, z_n, act, tier):
     """``y = act(W @ cols + b + z)`` with ``cols`` (K, L) C-contiguous, y_n (M, L)."""
     m = w.shape[0]
     k, length = cols.shape
+    if tier is not None:
+        np.copyto(y_n, b[:, None])
+        gemm(m, length, k, _addr(w), k, _addr(cols), length, _addr(y_n), length)
+        if act[0] or z_n is not None:
+            y3 = y_n.reshape(m, 1, length)
+            _finish(tier, y3, None if z_n is None else z_n.reshape(m, 1, length), y3, act)
+        return
     if z_n is not None:
         np.add(z_n, b[:, None], out=y_n)
         z_n = None
@@ -159,9 +241,7 @@ def _depthwise(x_n, w, b, y_n, z_n, geo, strides, act):
 
 def _fast(xp, x, w, b, z, group, strides, dilations, begin, end, out, act):
     """The float32 NumPy fast paths; ``None`` when none applies."""
-    gemm = sgemm_acc()
-    if gemm is None or xp is not np or x.dtype != np.float32 or x.ndim != 4 \
-            or any(p < 0 for p in begin + end):
+    if xp is not np or x.dtype != np.float32 or x.ndim != 4 or min(begin + end) < 0:
         return None
     n, c, h, wd = x.shape
     m, kh, kw, cg = w.shape
@@ -173,22 +253,35 @@ def _fast(xp, x, w, b, z, group, strides, dilations, begin, end, out, act):
     x = np.ascontiguousarray(x)
     z = None if z is None else np.ascontiguousarray(z, dtype=np.float32)
     b = np.zeros(m, np.float32) if b is None else b.astype(np.float32, copy=False)
+    y = np.empty((n, m, out[0], out[1]), dtype=np.float32)
+    tier = _compiled(act)
+    if tier is not None and not depthwise and n * m * cg * kh * kw * out[0] * out[1] <= \
+            _SMALL_CONV_WORK:
+        tier[0].conv_small_serial(x, w, b, _NO_Z4 if z is None else z, y,
+                                  strides + dilations + (begin[0], begin[1]), *tier[1])
+        return y
+    gemm = sgemm_acc()
+    if gemm is None:
+        return None
     hp, wp = h + begin[0] + end[0], wd + begin[1] + end[1]
     geo = ((kh, kw), tuple(dilations), (begin[0], begin[1]), (hp, wp), tuple(out))
-    y = np.empty((n, m, out[0], out[1]), dtype=np.float32)
+    if depthwise and tier is not None:
+        _depthwise_compiled(tier, x, w, b, z, y, begin, end, strides, dilations)
+        return y
     pointwise = kh == kw == 1 and not any(begin + end)
     flops = 2 * m * cg * kh * kw * out[0] * out[1]
     # Per-tap GEMMs pay ~5 us of ctypes call each: worth it only when they save a big copy.
     # and only on wide enough rows: with N = OH*Wp below ~128 (7x7 maps) the per-tap GEMMs
-    # run slower than one im2col GEMM with K = k*k*C.
-    shifted = strides == (1, 1) and flops >= _SHIFTED_MIN_FLOPS and out[0] * wp >= 128
+    # run slower than one im2col GEMM with K = k*k*C. A 1x1 kernel is one GEMM either way.
+    shifted = strides == (1, 1) and flops >= _SHIFTED_MIN_FLOPS and out[0] * wp >= 128 \
+        and not pointwise
     with single_thread() if flops * n < _THREADED_MIN_FLOPS else _NO_CONTEXT:
         for s in range(n):
             y_n, z_n = y[s], None if z is None else z[s]
             if depthwise:
                 _depthwise(x[s], w, b, y_n, z_n, geo, strides, act)
             elif shifted:
-                _shifted(gemm, x[s], w, b, y_n, z_n, geo, act)
+                _shifted(gemm, x[s], w, b, y_n, z_n, geo, act, tier)
             else:
                 if pointwise:
                     v = x[s] if strides == (1, 1) else x[s][:, ::strides[0], ::strides[1]]
@@ -197,7 +290,7 @@ def _fast(xp, x, w, b, z, group, strides, dilations, begin, end, out, act):
                 else:
                     cols = _im2col(x[s], geo, strides)
                 _single_gemm(gemm, cols, w, b, y_n.reshape(m, -1),
-                             None if z_n is None else z_n.reshape(m, -1), act)
+                             None if z_n is None else z_n.reshape(m, -1), act, tier)
     return y
 
 
@@ -213,10 +306,26 @@ def fast_conv(xp, x, w, b, z, *, auto_pad, dilations, group, pads, strides, act)
     if xp is not np or x.ndim != 4 or w.ndim != 4 or x.dtype != np.float32 \
             or w.dtype != np.float32 or w.shape[3] * group != x.shape[1]:
         return None
-    strides, dilations, pads = spatial_defaults(2, strides, dilations, pads)
-    begin, end, out = conv_geometry(x.shape[2:], (w.shape[1], w.shape[2]), strides,
-                                    dilations, pads, auto_pad)
-    return _fast(xp, x, w, b, z, group, tuple(strides), tuple(dilations), begin, end, out, act)
+    key = (x.shape, w.shape, auto_pad, _tuple(dilations), _tuple(pads), _tuple(strides))
+    geo = _GEOMETRY.get(key)
+    if geo is None:
+        strides, dilations, pads = spatial_defaults(2, strides, dilations, pads)
+        begin, end, out = conv_geometry(x.shape[2:], (w.shape[1], w.shape[2]), strides,
+                                        dilations, pads, auto_pad)
+        if len(_GEOMETRY) >= _MAX_BUFFERS:
+            _GEOMETRY.clear()
+        geo = _GEOMETRY[key] = (tuple(strides), tuple(dilations), tuple(begin), tuple(end),
+                                tuple(out))
+    return _fast(xp, x, w, b, z, group, *geo, act)
+
+
+# Geometry per (input shape, weight shape, attributes): a conv node sees the same few shapes
+# run after run, and computing it costs more than a tiny conv itself.
+_GEOMETRY: dict = {}
+
+
+def _tuple(v):
+    return v if v is None or type(v) is tuple else tuple(v)
 
 
 _OHWI: dict = {}

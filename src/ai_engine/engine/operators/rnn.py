@@ -6,6 +6,10 @@ The input projection X @ W^T (+ the biases that can be folded in) is one GEMM ov
 step and both directions up front; only the recurrent product H @ R^T and the gate math run in
 the Python loop over time steps. float16/bfloat16 are computed in float32 and cast back.
 
+With the compiled tier (engine/compiled/recurrent_kernels.py), float32 layers with the default
+activations and no ``sequence_lens`` mask run their time loop in numba instead: the whole loop
+in one call when the run has no RunControl, one call per (checked) step otherwise.
+
 ``sequence_lens``: a batch entry whose sequence has ended keeps its state and writes zeros to
 Y. Iterating the reverse direction from the last padded step down with that mask processes
 each entry from its own last valid step, which is what the operator defines.
@@ -17,6 +21,7 @@ import inspect
 
 import numpy as np
 
+from ai_engine.engine.operators import rnn_compiled
 from ai_engine.engine.operators.dtype_policy import cast_back
 from ai_engine.engine.operators.indexing import to_host
 from ai_engine.engine.registry import register
@@ -211,6 +216,17 @@ class _Setup:
             return order
         return self._checked(order, control)
 
+    def spans(self, d):
+        """The time steps of direction ``d`` as ``(start, stop, step)`` runs for the compiled
+        kernels: one run of all steps without a RunControl, else one step per run, each
+        checked first (as :meth:`steps` does)."""
+        backward = d == 1 or self.reverse_only
+        start, stop, step = (self.T - 1, -1, -1) if backward else (0, self.T, 1)
+        control = current()
+        if control is None:
+            return ((start, stop, step),)
+        return ((t, t + step, step) for t in self._checked(range(start, stop, step), control))
+
     @staticmethod
     def _checked(order, control):
         """The time steps, checking the run's RunOptions before each (run_options.py)."""
@@ -273,6 +289,9 @@ def rnn(xp, X, W, R, B=None, sequence_lens=None, initial_h=None, *, activation_a
     s = _Setup(xp, "RNN", X, W, R, B, sequence_lens, initial_h, layout, direction,
                hidden_size, 1, lambda b: b[:, 0] + b[:, 1])
     acts = _activations("RNN", activations, activation_alpha, activation_beta, ("Tanh",), s.D)
+    done = rnn_compiled.rnn(s, activations, R, clip)
+    if done is not None:
+        return s.outputs(xp, X.dtype, layout, [done])
     finals = []
     for d in range(s.D):
         f, = acts[d]
@@ -311,6 +330,9 @@ def gru(xp, X, W, R, B=None, sequence_lens=None, initial_h=None, *, activation_a
                hidden_size, 3, fold)
     acts = _activations("GRU", activations, activation_alpha, activation_beta,
                         ("Sigmoid", "Tanh"), s.D)
+    done = rnn_compiled.gru(s, activations, R, clip, linear_before_reset)
+    if done is not None:
+        return s.outputs(xp, X.dtype, layout, [done])
     finals = []
     for d in range(s.D):
         f, g_act = acts[d]
@@ -382,6 +404,9 @@ def run_lstm(xp, s, dtype, initial_c, P, *, activation_alpha, activation_beta, a
     acts = _activations(op, activations, activation_alpha, activation_beta,
                         ("Sigmoid", "Tanh", "Tanh"), s.D)
     i_, o_, f_, c_ = (slice(k * H, (k + 1) * H) for k in range(4))
+    done = rnn_compiled.lstm(s, activations, R, c0, peep, clip, input_forget)
+    if done is not None:
+        return s.outputs(xp, X.dtype, layout, list(done))
     finals_h, finals_c = [], []
     for d in range(s.D):
         f, g, h_act = acts[d]

@@ -17,6 +17,7 @@ from ai_engine.engine.optimizer.fuse_attention import fuse_attention
 from ai_engine.engine.optimizer.fuse_conv_bn import fuse_conv_bn
 from ai_engine.engine.optimizer.fuse_gelu import fuse_gelu
 from ai_engine.engine.optimizer.fuse_matmul_add import fuse_matmul_add
+from ai_engine.engine.optimizer.fuse_silu import fuse_silu
 from ai_engine.engine.optimizer.identity import eliminate_identity
 from ai_engine.engine.optimizer.merge_duplicate_channels import merge_duplicate_channels
 from ai_engine.engine.optimizer.shape_folding import fold_shapes
@@ -26,7 +27,8 @@ from ai_engine.errors import EngineError, PassError
 # (semantics-preserving rewrites), 2 extended, 99 all.
 BASIC_PASSES = (eliminate_identity, fold_constants, eliminate_dead_code,
                 merge_duplicate_channels)
-EXTENDED_PASSES = BASIC_PASSES + (fuse_conv_bn, fuse_conv_activation, fold_shapes, fuse_gelu,
+EXTENDED_PASSES = BASIC_PASSES + (fuse_conv_bn, fuse_silu, fuse_conv_activation, fold_shapes,
+                                  fuse_gelu,
                                   fuse_attention, fuse_matmul_add)
 LEVELS = {0: (), 1: BASIC_PASSES, 2: EXTENDED_PASSES, 99: EXTENDED_PASSES}
 

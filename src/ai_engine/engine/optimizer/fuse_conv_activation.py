@@ -10,7 +10,8 @@ only by the next node of the chain and not a graph output):
 
 A Conv with neither stays a Conv (its kernel takes the same fast paths).
 
-``Act`` is Relu, LeakyRelu (alpha) or Clip (min/max as attributes, or constant inputs).
+``Act`` is Relu, LeakyRelu (alpha), Clip (min/max as attributes, or constant inputs),
+HardSwish, Sigmoid, or ``ai_engine::Silu`` (made by ``fuse_silu``).
 Add/Sum must have exactly two inputs; the residual ``z`` is the other one (the kernel checks
 at run time that it has the Conv output's shape, and broadcasts otherwise). ``W' = W`` moved
 to (M, kh, kw, C/group). A missing B becomes a zero constant. The Conv runs first in the
@@ -24,7 +25,7 @@ import numpy as np
 from ai_engine.engine.graph import Graph, Node
 from ai_engine.engine.optimizer.matching import output_ids, replace_nodes, sole_user
 
-_ACTIVATIONS = ("Relu", "LeakyRelu", "Clip")
+_ACTIVATIONS = ("Relu", "LeakyRelu", "Clip", "HardSwish", "Sigmoid")
 
 
 def _clip_bounds(node: Node):
@@ -44,6 +45,8 @@ def _clip_bounds(node: Node):
 
 
 def _activation_attrs(node: Node) -> dict | None:
+    if node.domain == "ai_engine" and node.op_type == "Silu":
+        return {"activation": "Silu"}
     if node.domain or node.op_type not in _ACTIVATIONS:
         return None
     if node.op_type == "LeakyRelu":
@@ -58,7 +61,7 @@ def _activation_attrs(node: Node) -> dict | None:
         if bounds[1] is not None:
             attrs["clip_max"] = float(bounds[1])
         return attrs
-    return {"activation": "Relu"}
+    return {"activation": node.op_type}
 
 
 def _eligible(conv: Node) -> bool:

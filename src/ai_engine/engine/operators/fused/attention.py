@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ai_engine.engine.operators.compiled_paths import compiled_softmax
 from ai_engine.engine.registry import register
 
 
@@ -34,7 +35,8 @@ def fused_attention(xp, q, k, v, mask=None, *, scale=1.0, transpose_k=0):
             s += mask
         else:
             s = s + mask
-    s -= s.max(axis=-1, keepdims=True)
-    xp.exp(s, out=s)
-    s /= s.sum(axis=-1, keepdims=True)
+    if compiled_softmax(xp, s, out=s) is None:
+        s -= s.max(axis=-1, keepdims=True)
+        xp.exp(s, out=s)
+        s /= s.sum(axis=-1, keepdims=True)
     return xp.matmul(s, v)

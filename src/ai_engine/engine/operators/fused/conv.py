@@ -2,9 +2,9 @@
 optimizer pass ``fuse_conv_activation`` (models never contain it).
 
 Conv's attributes (https://onnx.ai/onnx/operators/onnx__Conv.html) plus ``activation`` ("" |
-"Relu" | "LeakyRelu" | "Clip") and its parameters ``alpha`` (LeakyRelu slope) and ``clip_min``
-/ ``clip_max``. ``W`` is pre-transposed once at optimization time to OHWI (see conv_engine.py);
-``Z`` (optional) is a residual added before the activation.
+"Relu" | "LeakyRelu" | "Clip" | "HardSwish" | "Sigmoid" | "Silu") and its parameters ``alpha``
+(LeakyRelu slope) and ``clip_min`` / ``clip_max``. ``W`` is pre-transposed once at optimization
+time to OHWI (see conv_engine.py); ``Z`` (optional) is a residual added before the activation.
 """
 
 from __future__ import annotations
