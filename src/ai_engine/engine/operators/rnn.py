@@ -24,122 +24,9 @@ import numpy as np
 from ai_engine.engine.operators import rnn_compiled
 from ai_engine.engine.operators.dtype_policy import cast_back
 from ai_engine.engine.operators.indexing import to_host
+from ai_engine.engine.operators.rnn_activations import activation_list
 from ai_engine.engine.registry import register
 from ai_engine.engine.run_options import current
-
-
-# ---------------------------------------------------------------------------------------------
-# Activation functions (the list in the operator docs). Each takes a compute-dtype temporary it
-# may overwrite and returns the result.
-
-
-def _sigmoid(xp, t, a, b):
-    # t *= -1, not negative(t, out=t): NumPy 2.4's in-place negative is wrong on a strided
-    # view with a 16-byte step (float32 gates of hidden_size 1: it reads the next column)
-    t *= -1
-    xp.exp(t, out=t)      # overflow to inf for very negative input gives the correct 0
-    t += 1
-    return xp.reciprocal(t, out=t)
-
-
-def _tanh(xp, t, a, b):
-    return xp.tanh(t, out=t)
-
-
-def _relu(xp, t, a, b):
-    return xp.maximum(t, 0, out=t)
-
-
-def _affine(xp, t, a, b):
-    t *= a
-    t += b
-    return t
-
-
-def _leaky_relu(xp, t, a, b):
-    return xp.where(t >= 0, t, t * a)
-
-
-def _thresholded_relu(xp, t, a, b):
-    return xp.where(t > a, t, 0).astype(t.dtype, copy=False)
-
-
-def _scaled_tanh(xp, t, a, b):
-    t *= b
-    xp.tanh(t, out=t)
-    t *= a
-    return t
-
-
-def _hard_sigmoid(xp, t, a, b):
-    t *= a
-    t += b
-    return xp.clip(t, 0, 1, out=t)
-
-
-def _elu(xp, t, a, b):
-    neg = xp.minimum(t, 0)
-    xp.expm1(neg, out=neg)
-    neg *= a
-    return xp.where(t >= 0, t, neg)
-
-
-def _softsign(xp, t, a, b):
-    return t / (xp.abs(t) + 1)
-
-
-def _softplus(xp, t, a, b):
-    pos = xp.maximum(t, 0)
-    xp.abs(t, out=t)
-    t *= -1                    # see _sigmoid: in-place negative is unsafe on views
-    xp.exp(t, out=t)
-    xp.log1p(t, out=t)
-    t += pos
-    return t
-
-
-# name -> (function, default alpha or None if unused, default beta or None if unused); the
-# defaults are those of the ONNX operators of the same name.
-_ACTIVATIONS = {
-    "sigmoid": (_sigmoid, None, None),
-    "tanh": (_tanh, None, None),
-    "relu": (_relu, None, None),
-    "affine": (_affine, 1.0, 0.0),
-    "leakyrelu": (_leaky_relu, 0.01, None),
-    "thresholdedrelu": (_thresholded_relu, 1.0, None),
-    "scaledtanh": (_scaled_tanh, 1.0, 1.0),
-    "hardsigmoid": (_hard_sigmoid, 0.2, 0.5),
-    "elu": (_elu, 1.0, None),
-    "softsign": (_softsign, None, None),
-    "softplus": (_softplus, None, None),
-}
-
-
-def _activations(op, names, alphas, betas, defaults, num_directions):
-    """Per direction, a list of ``fn(xp, t) -> array``.
-
-    activation_alpha/beta are consumed in order by the functions that take them (as
-    onnxruntime does); a function past the end of the list gets its operator default.
-    """
-    k = len(defaults)
-    if names is None:
-        names = defaults * num_directions
-    names = tuple(names)
-    if len(names) == k and num_directions == 2:
-        names = names * 2
-    if len(names) != k * num_directions:
-        raise ValueError(f"{op}: expected {k * num_directions} activations, got {len(names)}")
-    alphas, betas = list(alphas or ()), list(betas or ())
-    funcs = []
-    for name in names:
-        key = name.lower()
-        if key not in _ACTIVATIONS:
-            raise ValueError(f"{op}: unsupported activation {name!r}")
-        fn, da, db = _ACTIVATIONS[key]
-        a = (alphas.pop(0) if alphas else da) if da is not None else None
-        b = (betas.pop(0) if betas else db) if db is not None else None
-        funcs.append(lambda xp, t, fn=fn, a=a, b=b: fn(xp, t, a, b))
-    return [funcs[d * k:(d + 1) * k] for d in range(num_directions)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,7 +175,7 @@ def rnn(xp, X, W, R, B=None, sequence_lens=None, initial_h=None, *, activation_a
     """RNN-7/14/22: https://onnx.ai/onnx/operators/onnx__RNN.html -> (Y, Y_h)"""
     s = _Setup(xp, "RNN", X, W, R, B, sequence_lens, initial_h, layout, direction,
                hidden_size, 1, lambda b: b[:, 0] + b[:, 1])
-    acts = _activations("RNN", activations, activation_alpha, activation_beta, ("Tanh",), s.D)
+    acts = activation_list("RNN", activations, activation_alpha, activation_beta, ("Tanh",), s.D)
     done = rnn_compiled.rnn(s, activations, R, clip)
     if done is not None:
         return s.outputs(xp, X.dtype, layout, [done])
@@ -328,7 +215,7 @@ def gru(xp, X, W, R, B=None, sequence_lens=None, initial_h=None, *, activation_a
 
     s = _Setup(xp, "GRU", X, W, R, B, sequence_lens, initial_h, layout, direction,
                hidden_size, 3, fold)
-    acts = _activations("GRU", activations, activation_alpha, activation_beta,
+    acts = activation_list("GRU", activations, activation_alpha, activation_beta,
                         ("Sigmoid", "Tanh"), s.D)
     done = rnn_compiled.gru(s, activations, R, clip, linear_before_reset)
     if done is not None:
@@ -388,25 +275,27 @@ def lstm(xp, X, W, R, B=None, sequence_lens=None, initial_h=None, initial_c=None
                hidden_size, 4, lambda b: b[:, 0] + b[:, 1])
     return run_lstm(xp, s, X.dtype, initial_c, P, activation_alpha=activation_alpha,
                     activation_beta=activation_beta, activations=activations, clip=clip,
-                    input_forget=input_forget, layout=layout)
+                    input_forget=input_forget, layout=layout, R=R)
 
 
 def run_lstm(xp, s, dtype, initial_c, P, *, activation_alpha, activation_beta, activations,
-             clip, input_forget, layout, op="LSTM"):
+             clip, input_forget, layout, op="LSTM", R=None):
     """The LSTM recurrence over a prepared :class:`_Setup` (gates i, o, f, c; peepholes i, o,
-    f); the recurrent product is ``s.recur``. Returns (Y, Y_h, Y_c) in ``dtype``."""
+    f); the recurrent product is ``s.recur``. Returns (Y, Y_h, Y_c) in ``dtype``. With the
+    float recurrent weights ``R`` (plain LSTM) the compiled loop may run it whole."""
     H, cd = s.H, s.cd
     if initial_c is None:
         c0 = xp.zeros((s.D, s.B, H), cd)
     else:
         c0 = (initial_c.swapaxes(0, 1) if layout else initial_c).astype(cd, copy=False)
     peep = None if P is None else P.astype(cd, copy=False).reshape(s.D, 3, H)
-    acts = _activations(op, activations, activation_alpha, activation_beta,
+    acts = activation_list(op, activations, activation_alpha, activation_beta,
                         ("Sigmoid", "Tanh", "Tanh"), s.D)
     i_, o_, f_, c_ = (slice(k * H, (k + 1) * H) for k in range(4))
-    done = rnn_compiled.lstm(s, activations, R, c0, peep, clip, input_forget)
+    done = None if R is None else rnn_compiled.lstm(s, activations, R, c0, peep, clip,
+                                                      input_forget)
     if done is not None:
-        return s.outputs(xp, X.dtype, layout, list(done))
+        return s.outputs(xp, dtype, layout, list(done))
     finals_h, finals_c = [], []
     for d in range(s.D):
         f, g, h_act = acts[d]
