@@ -62,6 +62,3 @@ ModelRequiresCompilation = _status_class("ModelRequiresCompilation",
 NotFound = _status_class("NotFound", "NOT_FOUND")
 DeviceReset = _status_class("DeviceReset", "DEVICE_RESET")
 
-STATUS_CLASSES = (Fail, InvalidArgument, NoSuchFile, NoModel, RuntimeException,
-                  InvalidProtobuf, ModelLoaded, NotImplemented, InvalidGraph, EPFail,
-                  ModelLoadCanceled, ModelRequiresCompilation, NotFound, DeviceReset)

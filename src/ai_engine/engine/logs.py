@@ -53,9 +53,6 @@ class SessionLog:
         if self.severity < 2:
             _ensure_visible(self.severity)
 
-    def enabled(self, severity: int) -> bool:
-        return severity >= self.severity
-
     def log(self, severity: int, message: str, *args) -> None:
         if severity >= self.severity:
             prefix = f"[{self.logid}] " if self.logid else ""

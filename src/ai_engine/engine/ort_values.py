@@ -176,7 +176,3 @@ def _dtype_of(element_type) -> np.dtype:
     except TypeError:
         raise InvalidInputError(f"unknown element type {element_type!r}") from None
 
-
-def wrap_outputs(values: list, device: tuple[str, int]) -> list[OrtValue]:
-    """Run results as OrtValues on ``device`` (where the session produced them)."""
-    return [OrtValue(v, device) for v in values]

@@ -106,13 +106,6 @@ def current() -> RunControl | None:
     return _current.get()
 
 
-def check_current(where: str = "") -> None:
-    """For kernels with their own loops (Loop, Scan, recurrent time steps)."""
-    control = _current.get()
-    if control is not None:
-        control.check(where)
-
-
 def activate(control: RunControl | None):
     """Make ``control`` the current run's; returns the token for :func:`deactivate`."""
     return _current.set(control)

@@ -12,7 +12,7 @@ from ai_engine.engine.registry import register
 from .conv import conv_forward
 
 
-def _centered(xp, v, zero_point, per_channel_axis=None, ndim=None):
+def _centered(xp, v, zero_point):
     """``v - zero_point`` in float64: integer GEMMs have no BLAS, and float64 holds every
     8-bit product sum exactly (|sum| < 2**53)."""
     v = v.astype(np.float64)
@@ -20,7 +20,7 @@ def _centered(xp, v, zero_point, per_channel_axis=None, ndim=None):
         return v
     zp = zero_point.astype(np.float64)
     if zp.ndim == 1 and zp.size > 1:
-        zp = zp.reshape((-1,) + (1,) * (ndim - 1))
+        zp = zp.reshape((-1,) + (1,) * (v.ndim - 1))   # per output channel (W's axis 0)
     else:
         zp = zp.reshape(())
     return v - zp
@@ -28,7 +28,7 @@ def _centered(xp, v, zero_point, per_channel_axis=None, ndim=None):
 
 def _int_conv(xp, x, w, x_zero_point, w_zero_point, attrs, what):
     xc = _centered(xp, x, x_zero_point)
-    wc = _centered(xp, w, w_zero_point, ndim=w.ndim)
+    wc = _centered(xp, w, w_zero_point)
     return conv_forward(xp, xc, wc, what=what, **attrs)
 
 
