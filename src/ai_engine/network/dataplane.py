@@ -54,13 +54,6 @@ class DataPlane:
     def server_metadata(self) -> dict:
         return {"name": "ai-engine", "version": __version__, "extensions": EXTENSIONS}
 
-    def model_ready(self, name: str, version: str | None = None) -> bool:
-        try:
-            self.repository.get(name, version)
-            return True
-        except EngineError:
-            return False
-
     def model_metadata(self, name: str, version: str | None = None) -> dict:
         mv = self.repository.get(name, version)
         return mv.metadata(self.repository.versions_of(name))

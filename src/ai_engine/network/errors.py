@@ -27,12 +27,6 @@ class ModelNotReadyError(EngineError):
     http_status = 503
 
 
-class ConflictError(EngineError):
-    """A repository action collides with one already running for the same model."""
-
-    http_status = 409
-
-
 class UnsupportedError(EngineError):
     """A protocol feature this server does not implement (e.g. classification outputs)."""
 
