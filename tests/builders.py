@@ -188,3 +188,19 @@ def check_op(op, *inputs, expected=None, peer=False, rtol=0.0, atol=0.0, peer_wi
         theirs = _run_peer_widening(op, inputs, peer_widen, kw, model, feeds)
         assert_outputs(ours, theirs, rtol, atol, what="onnxruntime")
     return ours
+
+
+def adding_loop_model(trips: int):
+    """``y = x + trips``: a Loop of ``trips`` iterations whose body adds one to a carried
+    float[1] (a trip count of 10**12 never ends on its own: the run-control tests stop it)."""
+    body = helper.make_graph(
+        [helper.make_node("Add", ["x_in", "one"], ["x_out"]),
+         helper.make_node("Identity", ["cond_in"], ["cond_out"])], "body",
+        [tensor_info("i", TensorProto.INT64, []), tensor_info("cond_in", TensorProto.BOOL, []),
+         tensor_info("x_in", shape=[1])],
+        [tensor_info("cond_out", TensorProto.BOOL, []), tensor_info("x_out", shape=[1])],
+        initializer=[helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])])
+    nodes = [helper.make_node("Loop", ["trips", "cond", "x"], ["y"], body=body)]
+    return make_model(nodes, [tensor_info("x", shape=[1])], [tensor_info("y", shape=[1])],
+                      initializers={"trips": np.array(trips, np.int64),
+                                    "cond": np.array(True)})

@@ -2,10 +2,10 @@
 run-control hooks): same results, views counted at their base, nested bodies timed."""
 
 import numpy as np
-from onnx import TensorProto, helper
+from onnx import helper
 
 from ai_engine import InferenceSession, RunOptions, SessionOptions
-from builders import make_model, tensor_info
+from builders import adding_loop_model, make_model, tensor_info
 
 
 def view_chain_model():
@@ -19,20 +19,6 @@ def view_chain_model():
     return make_model(nodes, [tensor_info("x", shape=[256, 256])],
                       [tensor_info("y", shape=[256, 256]), tensor_info("s")],
                       initializers={"shape": shape})
-
-
-def loop_model(trips=3):
-    body = helper.make_graph(
-        [helper.make_node("Add", ["x_in", "one"], ["x_out"]),
-         helper.make_node("Identity", ["cond_in"], ["cond_out"])], "body",
-        [tensor_info("i", TensorProto.INT64, []), tensor_info("cond_in", TensorProto.BOOL, []),
-         tensor_info("x_in", shape=[1])],
-        [tensor_info("cond_out", TensorProto.BOOL, []), tensor_info("x_out", shape=[1])],
-        initializer=[helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])])
-    nodes = [helper.make_node("Loop", ["trips", "cond", "x"], ["y"], body=body)]
-    return make_model(nodes, [tensor_info("x", shape=[1])], [tensor_info("y", shape=[1])],
-                      initializers={"trips": np.array(trips, np.int64),
-                                    "cond": np.array(True)})
 
 
 def test_views_count_at_their_base():
@@ -52,7 +38,7 @@ def test_views_count_at_their_base():
 
 
 def test_profiling_times_loop_bodies_and_the_loop():
-    s = InferenceSession(loop_model(), SessionOptions(enable_profiling=True))
+    s = InferenceSession(adding_loop_model(3), SessionOptions(enable_profiling=True))
     (y,) = s.run(None, {"x": np.zeros(1, np.float32)})
     assert y.tolist() == [3.0]
     ops = [node.op_type for node, _start, _dur in s._profile_events]
@@ -67,7 +53,7 @@ def test_instrumented_runs_honour_run_options():
 
     import ai_engine
 
-    s = InferenceSession(loop_model(10**12), SessionOptions(enable_profiling=True,
+    s = InferenceSession(adding_loop_model(10**12), SessionOptions(enable_profiling=True,
                                                             track_memory=True))
     with pytest.raises(ai_engine.RunTimeoutError):
         s.run(None, {"x": np.zeros(1, np.float32)}, RunOptions(timeout_s=0.02))

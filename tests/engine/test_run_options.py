@@ -6,26 +6,11 @@ import threading
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper
+from onnx import helper
 
 import ai_engine
 from ai_engine import InferenceSession, RunOptions, SessionOptions
-from builders import make_model, tensor_info
-
-
-def endless_loop_model():
-    """Loop with a trip count of 10**12 whose body adds one to a carried counter."""
-    body = helper.make_graph(
-        [helper.make_node("Add", ["x_in", "one"], ["x_out"]),
-         helper.make_node("Identity", ["cond_in"], ["cond_out"])], "body",
-        [tensor_info("i", TensorProto.INT64, []), tensor_info("cond_in", TensorProto.BOOL, []),
-         tensor_info("x_in", shape=[1])],
-        [tensor_info("cond_out", TensorProto.BOOL, []), tensor_info("x_out", shape=[1])],
-        initializer=[helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])])
-    nodes = [helper.make_node("Loop", ["trips", "cond", "x"], ["y"], body=body)]
-    return make_model(nodes, [tensor_info("x", shape=[1])], [tensor_info("y", shape=[1])],
-                      initializers={"trips": np.array(10**12, np.int64),
-                                    "cond": np.array(True)})
+from builders import adding_loop_model, make_model, tensor_info
 
 
 def two_output_model():
@@ -35,7 +20,7 @@ def two_output_model():
 
 
 def test_deadline_stops_an_endless_loop_and_the_session_stays_usable():
-    session = InferenceSession(endless_loop_model())
+    session = InferenceSession(adding_loop_model(10**12))
     x = np.zeros(1, np.float32)
     with pytest.raises(ai_engine.RunTimeoutError, match="deadline of 0.05 s"):
         session.run(None, {"x": x}, RunOptions(timeout_s=0.05))
@@ -45,7 +30,7 @@ def test_deadline_stops_an_endless_loop_and_the_session_stays_usable():
 
 
 def test_terminate_from_another_thread_stops_the_run():
-    session = InferenceSession(endless_loop_model())
+    session = InferenceSession(adding_loop_model(10**12))
     options = RunOptions()
     started = threading.Timer(0.05, lambda: setattr(options, "terminate", True))
     started.start()
